@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+// nanolm: μScaling on libtorch. See README.md.
+//
+// libtorch discovery (as tch-rs does it):
+//   LIBTORCH=/path/to/libtorch   a pytorch.org distribution (include/, lib/); a CUDA build links torch_cuda too.
+//   unset                        Debian 12's libtorch-dev 1.13.1 (/usr/include, /usr/lib/<multiarch>).
+// scripts/setup.sh installs libtorch-dev when neither is present, and says so.
+import PackageDescription
+import Foundation
+
+let env = ProcessInfo.processInfo.environment
+let fm = FileManager.default
+
+/// Include and library directories of the libtorch this package builds against.
+func libtorchPaths() -> (includes: [String], libs: [String]) {
+    if let root = env["LIBTORCH"], !root.isEmpty {
+        return (["\(root)/include", "\(root)/include/torch/csrc/api/include"], ["\(root)/lib"])
+    }
+    let multiarch = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu"].first { fm.fileExists(atPath: "\($0)/libtorch.so") }
+        ?? "/usr/lib/x86_64-linux-gnu"
+    return (["/usr/include/torch/csrc/api/include"], [multiarch])  // ATen is in /usr/include already
+}
+
+let torch = libtorchPaths()
+let hasCUDA = torch.libs.contains { fm.fileExists(atPath: "\($0)/libtorch_cuda.so") }
+var torchLibraries: [LinkerSetting] = ["torch", "torch_cpu", "c10"].map { .linkedLibrary($0) }
+if hasCUDA { torchLibraries += ["torch_cuda", "c10_cuda"].map { .linkedLibrary($0) } }
+let torchLinkFlags = torch.libs.flatMap { ["-L\($0)", "-Xlinker", "-rpath", "-Xlinker", $0] }
+    + (hasCUDA ? ["-Xlinker", "--no-as-needed", "-ltorch_cuda", "-Xlinker", "--as-needed"] : [])
+
+let package = Package(
+    name: "nanolm",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "nanolm", targets: ["nanolm"]),
+        .library(name: "NanoLM", targets: ["NanoLM"]),
+        .library(name: "ScalingLaws", targets: ["ScalingLaws"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The C shim over libtorch: C++ inside, a plain C header outside. No exception crosses it.
+        .target(
+            name: "CTorch",
+            cxxSettings: [.unsafeFlags(torch.includes.flatMap { ["-isystem", $0] } + ["-O2", "-Wno-deprecated-declarations"])],
+            linkerSettings: torchLibraries + [.unsafeFlags(torchLinkFlags)]
+        ),
+        // Swift tensors, autograd and safetensors I/O over CTorch.
+        .target(name: "Torch", dependencies: ["CTorch"]),
+        // Scaling-law fits, predictions and cost: pure Swift, no libtorch.
+        .target(name: "ScalingLaws"),
+        // Models, training, data and the study.
+        .target(name: "NanoLM", dependencies: ["Torch", "ScalingLaws"]),
+        // The command-line tool.
+        .executableTarget(
+            name: "nanolm",
+            dependencies: ["NanoLM", "ScalingLaws", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ScalingLawsTests", dependencies: ["ScalingLaws"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NanoLMTests", dependencies: ["NanoLM"], resources: [.copy("Fixtures")]),
+    ],
+    cxxLanguageStandard: .cxx17
+)

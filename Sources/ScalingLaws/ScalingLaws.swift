@@ -1,0 +1,2 @@
+// Placeholder: scaling-law fits land here.
+public enum ScalingLawsInfo {}

@@ -1,0 +1,68 @@
+import CTorch
+
+// Autograd, grad mode, autocast and libtorch's global settings.
+
+extension Tensor {
+    /// Whether operations on this tensor are recorded for backward. Setting it applies in place.
+    public var requiresGrad: Bool {
+        get { ct_requires_grad(handle) != 0 }
+        set { _ = ct_set_requires_grad(handle, newValue ? 1 : 0) }
+    }
+
+    /// Marks this (leaf) tensor as requiring gradients and returns it.
+    @discardableResult
+    public func requiringGrad() throws -> Tensor {
+        try Tensor.check("requires_grad_", [self], ct_set_requires_grad(handle, 1))
+        return self
+    }
+
+    /// Back-propagates from this tensor (a scalar, or with `gradient` of its shape) into the leaves'
+    /// `grad`, accumulating.
+    public func backward(_ gradient: Tensor? = nil, retainGraph: Bool = false) throws {
+        try Tensor.check("backward", [self], ct_backward(handle, gradient?.handle, retainGraph ? 1 : 0))
+    }
+
+    /// The accumulated gradient, or nil when backward has not reached this tensor.
+    public var grad: Tensor? {
+        guard ct_grad_defined(handle) != 0, let g = ct_grad(handle) else { return nil }
+        return Tensor(owning: g)
+    }
+
+    /// Drops the accumulated gradient (PyTorch's `zero_grad(set_to_none=True)`).
+    public func zeroGrad() throws { try Tensor.check("zero_grad", [self], ct_zero_grad(handle)) }
+
+    /// The same data, cut from the autograd graph.
+    public func detach() throws -> Tensor { try Tensor.make("detach", [self]) { ct_detach(handle) } }
+}
+
+/// Runs `body` with gradient recording off on this thread (PyTorch's `torch.no_grad()`).
+public func withNoGrad<R>(_ body: () throws -> R) rethrows -> R {
+    var previous: Int32 = 1
+    _ = ct_set_grad_enabled(0, &previous)
+    defer { _ = ct_set_grad_enabled(previous, nil) }
+    return try body()
+}
+
+/// Runs `body` under CPU autocast: matmuls and linear layers run in `dtype` (bfloat16), while
+/// parameters stay float32 (PyTorch's `torch.autocast("cpu", dtype=torch.bfloat16)`).
+public func withAutocast<R>(_ dtype: DType = .bfloat16, _ body: () throws -> R) rethrows -> R {
+    var previous: Int32 = 0
+    _ = ct_set_autocast_cpu(1, dtype.rawValue, &previous)
+    defer { _ = ct_set_autocast_cpu(0, dtype.rawValue, nil) }
+    return try body()
+}
+
+/// libtorch's process-wide settings.
+public enum Torch {
+    /// The libtorch version this binary runs on, e.g. "1.13.0".
+    public static var version: String { String(cString: ct_version()) }
+
+    /// Threads for intra-op parallelism (matmuls, elementwise kernels).
+    public static var threadCount: Int {
+        get { Int(ct_get_num_threads()) }
+        set { _ = ct_set_num_threads(Int32(newValue)) }
+    }
+
+    /// Seeds libtorch's global generator (used by dropout and by ops given no ``Generator``).
+    public static func manualSeed(_ seed: UInt64) { _ = ct_manual_seed(seed) }
+}
