@@ -61,5 +61,7 @@ let package = Package(
         .testTarget(name: "ScalingLawsTests", dependencies: ["ScalingLaws"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NanoLMTests", dependencies: ["NanoLM"], resources: [.copy("Fixtures")]),
     ],
+    // Swift 5 language mode: tensors are handles into libtorch, whose own threading rules apply.
+    swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17
 )

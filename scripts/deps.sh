@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Sourced by the other scripts: installs what nanolm needs on Debian 12, only what is missing.
+#   ensure_system   apt packages: libtorch (the engine), python3-torch + scipy (goldens), zstd
+#   ensure_python   .venv: Debian's python3 with its torch/scipy, plus PyPI's safetensors
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# OpenBLAS misdetects some virtual CPUs; keep a core type set unless the machine sets its own.
+export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Haswell}"
+
+SYSTEM_PACKAGES=(libtorch-dev python3-torch python3-scipy python3-numpy python3-venv python3-pip zstd gzip)
+
+ensure_system() {
+    local missing=()
+    for p in "${SYSTEM_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ -n "${LIBTORCH:-}" ]; then
+        [ -d "$LIBTORCH/lib" ] || { echo "error: LIBTORCH=$LIBTORCH has no lib/ directory (expected a pytorch.org libtorch layout: include/, lib/)" >&2; exit 1; }
+        missing=("${missing[@]/libtorch-dev}")
+    fi
+    missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "==> installing with apt: ${missing[*]}"
+        if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
+            echo "error: need root to run: apt-get install ${missing[*]}" >&2; exit 1
+        fi
+        local SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    command -v swift >/dev/null || { echo "error: swift not found: install Swift 6 (https://swift.org/install) and put it on PATH" >&2; exit 1; }
+}
+
+ensure_python() {
+    local py="$ROOT/.venv/bin/python"
+    if [ ! -x "$py" ]; then
+        echo "==> creating .venv (Debian python3 with system torch/scipy, plus safetensors from PyPI)"
+        /usr/bin/python3 -m venv --system-site-packages "$ROOT/.venv"
+    fi
+    "$py" -c "import safetensors" 2>/dev/null || "$py" -m pip install -q --disable-pip-version-check "safetensors>=0.4"
+    export NANOLM_PYTHON="$py"
+}
