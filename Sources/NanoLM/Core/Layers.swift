@@ -1,0 +1,92 @@
+import Torch
+
+// The building blocks every architecture shares. Each takes its state-dict prefix at construction,
+// so parameter names match PyTorch / Hugging Face keys (`<prefix>.weight`, `<prefix>.bias`).
+
+/// y = x·Wᵀ + b, W: [out, in] as in torch.nn.Linear.
+public final class Linear: Module {
+    public let weight: Parameter
+    public let bias: Parameter?
+
+    public init(_ prefix: String, in inputs: Int, out outputs: Int, bias: Bool = true, role: ParameterRole = .hidden) throws {
+        weight = try Parameter("\(prefix).weight", role: role, shape: [outputs, inputs])
+        self.bias = bias ? try Parameter("\(prefix).bias", role: .vector, shape: [outputs]) : nil
+    }
+
+    public func callAsFunction(_ x: Tensor) throws -> Tensor { try x.linear(weight.value, bias: bias?.value) }
+    public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
+}
+
+/// A lookup table [count, width] (token or position embeddings).
+public final class Embedding: Module {
+    public let weight: Parameter
+
+    public init(_ prefix: String, count: Int, width: Int) throws {
+        weight = try Parameter("\(prefix).weight", role: .input, shape: [count, width])
+    }
+
+    /// ids [..] → [.., width]
+    public func callAsFunction(_ ids: Tensor) throws -> Tensor { try weight.value.embedding(ids) }
+    public var parameters: [Parameter] { [weight] }
+}
+
+/// LayerNorm over the last dimension, with gain and optional bias.
+public final class LayerNorm: Module {
+    public let weight: Parameter
+    public let bias: Parameter?
+    public let eps: Double
+
+    public init(_ prefix: String, width: Int, bias: Bool = true, eps: Double = 1e-5) throws {
+        weight = try Parameter("\(prefix).weight", role: .vector, shape: [width])
+        self.bias = bias ? try Parameter("\(prefix).bias", role: .vector, shape: [width]) : nil
+        self.eps = eps
+    }
+
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try x.layerNorm([weight.shape[0]], weight: weight.value, bias: bias?.value, eps: eps)
+    }
+    public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
+}
+
+/// RMSNorm (Llama; T5's LayerNorm): x / √(mean(x²) + eps) · g, computed in float32.
+public final class RMSNorm: Module {
+    public let weight: Parameter
+    public let eps: Double
+
+    public init(_ prefix: String, width: Int, eps: Double = 1e-6) throws {
+        weight = try Parameter("\(prefix).weight", role: .vector, shape: [width])
+        self.eps = eps
+    }
+
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        let x32 = x.dtype == .float32 ? x : try x.to(.float32)
+        let normed = try x32 * (x32.pow(2).mean(dim: -1, keepDim: true) + eps).rsqrt()
+        return try normed * weight.value
+    }
+    public var parameters: [Parameter] { [weight] }
+}
+
+/// One training or evaluation batch for any of the four objectives.
+public struct Batch {
+    /// Token ids [B, T] (the encoder's input for T5, with masks or sentinels already applied).
+    public var inputs: Tensor
+    /// Ids to predict [B, T'], ``ignoreIndex`` where no loss is taken (causal LM: inputs shifted by
+    /// one; MLM: the original ids at masked positions; T5: the span targets).
+    public var targets: Tensor
+    /// T5's decoder input ids [B, T'] (targets shifted right); nil for decoder-only and encoder-only.
+    public var decoderInputs: Tensor?
+
+    public static let ignoreIndex = -100
+
+    public init(inputs: Tensor, targets: Tensor, decoderInputs: Tensor? = nil) {
+        self.inputs = inputs
+        self.targets = targets
+        self.decoderInputs = decoderInputs
+    }
+}
+
+/// A model the trainer can train: GPT, Llama, BERT and T5 alike.
+public protocol LanguageModel: Module {
+    /// Mean cross-entropy over the target positions that count.
+    func loss(_ batch: Batch, training: Bool) throws -> Tensor
+}

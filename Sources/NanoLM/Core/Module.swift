@@ -1,0 +1,130 @@
+import Foundation
+import Torch
+
+/// What a parameter tensor is to μP (the paper's Table 2; Yang et al. 2022, Table 8).
+public enum ParameterRole: String, Codable, CaseIterable, Sendable {
+    /// Matrix-like: both dimensions grow with width (attention and MLP weights).
+    case hidden
+    /// Input weights: one dimension is fixed (vocabulary, positions), one grows (embeddings).
+    case input
+    /// The readout: maps width to a fixed size (lm_head).
+    case output
+    /// Vectors and scalars: biases, norm gains.
+    case vector
+}
+
+/// A trainable tensor with its state-dict name and μP role.
+public final class Parameter {
+    /// The PyTorch / Hugging Face state-dict key, e.g. `transformer.h.0.attn.c_attn.weight`.
+    public let name: String
+    public let role: ParameterRole
+    /// The values (float32, requires grad).
+    public let value: Tensor
+    /// How it was initialised, and the factor on the base learning rate (set by ``Parametrization``).
+    public internal(set) var initialization: Initialization = .zeros
+    public internal(set) var learningRateMultiplier = 1.0
+    /// Rows of this weight that project to queries (zeroed under μP's `zeroQuery`), if any.
+    public var queryRows: Range<Int>?
+    /// Whether AdamW's weight decay applies (matrices and embeddings yes, vectors no, as in nanoGPT).
+    public var decays: Bool { role != .vector }
+
+    public init(_ name: String, role: ParameterRole, shape: [Int]) throws {
+        self.name = name
+        self.role = role
+        value = try Tensor.zeros(shape).requiringGrad()
+    }
+
+    public var shape: [Int] { value.shape }
+}
+
+/// How a parameter's initial values are drawn.
+public enum Initialization: Equatable, CustomStringConvertible {
+    case zeros, ones
+    case normal(std: Double)
+
+    public var description: String {
+        switch self {
+        case .zeros: "zeros"
+        case .ones: "ones"
+        case .normal(let std): String(format: "N(0, %.4g²)", std)
+        }
+    }
+
+    /// The standard deviation (0 for constants).
+    public var std: Double {
+        if case .normal(let std) = self { return std }
+        return 0
+    }
+}
+
+/// Anything that owns parameters, directly or through children.
+public protocol Module: AnyObject {
+    /// Every parameter, in a fixed order (the order of the state dict).
+    var parameters: [Parameter] { get }
+}
+
+extension Module {
+    /// Parameters by state-dict name.
+    public var namedParameters: [String: Parameter] {
+        Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, $0) })
+    }
+
+    /// Total number of parameter elements.
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
+
+    /// The state dict: name → tensor (detached views of the live values).
+    public func stateDict() throws -> [String: Tensor] {
+        try Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, try $0.value.detach()) })
+    }
+
+    /// Saves every parameter as safetensors, keyed by its state-dict name.
+    public func save(to url: URL, metadata: [String: String] = [:]) throws {
+        try SafeTensors.save(stateDict(), metadata: metadata, to: url)
+    }
+
+    /// Copies tensors into the parameters of the same names. Every parameter must be present with
+    /// its shape; names that no parameter has are an error too (a file for another model).
+    public func load(_ tensors: [String: Tensor], from source: String = "state dict") throws {
+        let own = namedParameters
+        let missing = own.keys.filter { tensors[$0] == nil }.sorted()
+        let unexpected = tensors.keys.filter { own[$0] == nil }.sorted()
+        guard missing.isEmpty, unexpected.isEmpty else {
+            throw ModelError.stateDictMismatch(source: source, missing: missing, unexpected: unexpected)
+        }
+        try withNoGrad {
+            for (name, p) in own {
+                let t = tensors[name]!
+                guard t.shape == p.shape else {
+                    throw ModelError.shapeMismatch(source: source, name: name, expected: p.shape, found: t.shape)
+                }
+                try p.value.copy_(t)
+            }
+        }
+    }
+
+    /// Loads parameters from a safetensors file written by ``save(to:metadata:)`` or by PyTorch.
+    public func load(from url: URL) throws {
+        try load(SafeTensors.load(url).tensors, from: url.path)
+    }
+}
+
+/// Errors building or loading a model.
+public enum ModelError: Error, CustomStringConvertible {
+    case stateDictMismatch(source: String, missing: [String], unexpected: [String])
+    case shapeMismatch(source: String, name: String, expected: [Int], found: [Int])
+    case invalidConfiguration(String)
+
+    public var description: String {
+        switch self {
+        case let .stateDictMismatch(source, missing, unexpected):
+            var parts: [String] = []
+            if !missing.isEmpty { parts.append("missing \(missing.prefix(5).joined(separator: ", "))\(missing.count > 5 ? " (+\(missing.count - 5) more)" : "")") }
+            if !unexpected.isEmpty { parts.append("unexpected \(unexpected.prefix(5).joined(separator: ", "))\(unexpected.count > 5 ? " (+\(unexpected.count - 5) more)" : "")") }
+            return "\(source): parameters do not match the model: \(parts.joined(separator: "; ")). Was it saved from a model of another architecture or size?"
+        case let .shapeMismatch(source, name, expected, found):
+            return "\(source): \(name) has shape \(found), the model expects \(expected). Check width, layers and vocabulary."
+        case let .invalidConfiguration(message):
+            return "invalid model configuration: \(message)"
+        }
+    }
+}
