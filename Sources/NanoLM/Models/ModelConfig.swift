@@ -1,0 +1,63 @@
+import Torch
+
+/// The four architectures nanoLM supports (paper §3.2.1).
+public enum Architecture: String, Codable, CaseIterable, Sendable {
+    case gpt, llama, bert, t5
+}
+
+/// Everything that defines a model's shape and parametrization. Widths vary across a μScaling series;
+/// everything else stays fixed.
+public struct ModelConfig: Codable, Hashable, Sendable {
+    public var architecture: Architecture
+    /// Transformer blocks (for T5: in each of the encoder and the decoder).
+    public var layers: Int
+    /// d_model: the hidden size, the dimension μP scales.
+    public var width: Int
+    /// Vocabulary size (the paper pads GPT-2's to 50304, a multiple of 64).
+    public var vocabularySize: Int
+    /// Longest sequence (learned positions for GPT/BERT; rotary and relative positions need no table).
+    public var sequenceLength: Int
+    /// Head size, fixed across widths (the paper: 64; heads = width / headDim).
+    public var headDim: Int
+    /// FFN hidden size as a multiple of width (4 for GPT/BERT; Llama's SwiGLU and T5's gated GELU
+    /// use their own conventions, see each model's file).
+    public var ffnRatio: Double
+    public var dropout: Double
+    /// Readout shares the token embedding (nanoGPT, BERT, T5 v1.0 style) or has its own weight.
+    public var tiedEmbeddings: Bool
+    public var parametrization: Parametrization
+    public var hyper: MuHyperParameters
+
+    public init(architecture: Architecture, layers: Int = 2, width: Int = 128, vocabularySize: Int = 512,
+                sequenceLength: Int = 64, headDim: Int = 64, ffnRatio: Double = 4, dropout: Double = 0,
+                tiedEmbeddings: Bool = false, parametrization: Parametrization = .muP(baseWidth: 256),
+                hyper: MuHyperParameters = MuHyperParameters()) {
+        self.architecture = architecture
+        self.layers = layers
+        self.width = width
+        self.vocabularySize = vocabularySize
+        self.sequenceLength = sequenceLength
+        self.headDim = headDim
+        self.ffnRatio = ffnRatio
+        self.dropout = dropout
+        self.tiedEmbeddings = tiedEmbeddings
+        self.parametrization = parametrization
+        self.hyper = hyper
+    }
+
+    /// Attention heads: width / headDim.
+    public var heads: Int { width / headDim }
+
+    /// Checks the numbers fit together; the error names the field.
+    public func validate() throws {
+        func check(_ ok: Bool, _ message: String) throws { if !ok { throw ModelError.invalidConfiguration(message) } }
+        try check(layers >= 1, "layers must be at least 1, got \(layers)")
+        try check(width >= 1 && headDim >= 1, "width and headDim must be positive")
+        try check(width % headDim == 0, "width \(width) must be a multiple of headDim \(headDim)")
+        try check(vocabularySize >= 2, "vocabularySize must be at least 2, got \(vocabularySize)")
+        try check(sequenceLength >= 1, "sequenceLength must be positive, got \(sequenceLength)")
+        try check(ffnRatio > 0, "ffnRatio must be positive, got \(ffnRatio)")
+        try check(dropout >= 0 && dropout < 1, "dropout must be in [0, 1), got \(dropout)")
+        try check(parametrization.baseWidth >= 1, "baseWidth must be positive")
+    }
+}
