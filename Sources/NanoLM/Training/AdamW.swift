@@ -1,0 +1,125 @@
+import Foundation
+import Torch
+
+/// AdamW over ``Parameter``s, each with its μP learning-rate multiplier (the paper's Table 2:
+/// l/r for hidden matrices, l elsewhere).
+///
+/// Two update rules:
+/// - ``Rule/adamW``: `torch.optim.AdamW` exactly (decoupled weight decay p ← p·(1 − lr·wd), bias-corrected
+///   moments, ε added to √v̂).
+/// - ``Rule/adamWScale``: nanoT5's `AdamWScale`, the optimizer the paper's code names `adamwscale`: the
+///   HF-style AdamW step (ε added to √v, bias correction folded into the step size) multiplied by
+///   max(1e-3, RMS(p)), then weight decay p ← p − lr·wd·p.
+///
+/// Weight decay under μP keeps lr·wd independent of width (mup's `MuAdamW` default): a hidden tensor's
+/// decay is multiplied by r while its learning rate is divided by r (docs/DESIGN.md).
+public final class AdamW {
+    public enum Rule: String, Codable, Sendable { case adamW = "adamw", adamWScale = "adamwscale" }
+
+    public struct Options: Codable, Hashable, Sendable {
+        public var rule: Rule = .adamW
+        public var beta1 = 0.9
+        public var beta2 = 0.999
+        public var eps = 1e-8
+        public var weightDecay = 0.0
+        public init(rule: Rule = .adamW, beta1: Double = 0.9, beta2: Double = 0.999, eps: Double = 1e-8, weightDecay: Double = 0) {
+            self.rule = rule
+            self.beta1 = beta1
+            self.beta2 = beta2
+            self.eps = eps
+            self.weightDecay = weightDecay
+        }
+    }
+
+    public let parameters: [Parameter]
+    public let options: Options
+    /// Steps taken so far (the bias-correction count).
+    public private(set) var step = 0
+    /// First and second moments, one pair per parameter (same order).
+    let exponentialAverages: [Tensor]
+    let exponentialSquares: [Tensor]
+
+    public init(_ parameters: [Parameter], options: Options = Options()) throws {
+        self.parameters = parameters
+        self.options = options
+        exponentialAverages = try parameters.map { try Tensor.zeros($0.shape) }
+        exponentialSquares = try parameters.map { try Tensor.zeros($0.shape) }
+    }
+
+    /// One update with base learning rate `learningRate` (already scheduled); each parameter moves at
+    /// learningRate × its multiplier. Parameters without a gradient are skipped, as in PyTorch.
+    public func update(learningRate: Double) throws {
+        step += 1
+        let (b1, b2) = (options.beta1, options.beta2)
+        let correction1 = 1 - Foundation.pow(b1, Double(step))
+        let correction2 = 1 - Foundation.pow(b2, Double(step))
+        try withNoGrad {
+            for (i, p) in parameters.enumerated() {
+                guard let g = p.value.grad else { continue }
+                let lr = learningRate * p.learningRateMultiplier
+                let decay = p.decays ? options.weightDecay / p.learningRateMultiplier : 0
+                let (m, v, w) = (exponentialAverages[i], exponentialSquares[i], p.value)
+                switch options.rule {
+                case .adamW:
+                    if decay != 0 { try w.mul_(1 - lr * decay) }
+                    try m.mul_(b1); try m.add_(g, alpha: 1 - b1)
+                    try v.mul_(b2); try v.addcmul_(g, g, value: 1 - b2)
+                    let denominator = try v.sqrt() / correction2.squareRoot() + options.eps
+                    try w.addcdiv_(m, denominator, value: -lr / correction1)
+                case .adamWScale:
+                    try m.mul_(b1); try m.add_(g, alpha: 1 - b1)
+                    try v.mul_(b2); try v.addcmul_(g, g, value: 1 - b2)
+                    let denominator = try v.sqrt() + options.eps
+                    let rms = try w.norm().item() / Double(Swift.max(w.count, 1)).squareRoot()
+                    let stepSize = lr * correction2.squareRoot() / correction1 * Swift.max(1e-3, rms)
+                    try w.addcdiv_(m, denominator, value: -stepSize)
+                    if decay != 0 { try w.add_(w, alpha: -lr * decay) }
+                }
+            }
+        }
+    }
+
+    /// Drops every parameter's gradient.
+    public func zeroGrad() throws { for p in parameters { try p.value.zeroGrad() } }
+
+    /// The optimizer state for a checkpoint: moments by parameter name, and the step.
+    public func state() throws -> [String: Tensor] {
+        var state: [String: Tensor] = ["step": try Tensor([Int64(step)])]
+        for (i, p) in parameters.enumerated() {
+            state["exp_avg.\(p.name)"] = exponentialAverages[i]
+            state["exp_avg_sq.\(p.name)"] = exponentialSquares[i]
+        }
+        return state
+    }
+
+    /// Restores a state saved by ``state()``; every moment must be present with its shape.
+    public func load(_ state: [String: Tensor], from source: String) throws {
+        guard let s = state["step"] else { throw ModelError.stateDictMismatch(source: source, missing: ["step"], unexpected: []) }
+        try withNoGrad {
+            for (i, p) in parameters.enumerated() {
+                for (prefix, target) in [("exp_avg", exponentialAverages[i]), ("exp_avg_sq", exponentialSquares[i])] {
+                    guard let t = state["\(prefix).\(p.name)"] else {
+                        throw ModelError.stateDictMismatch(source: source, missing: ["\(prefix).\(p.name)"], unexpected: [])
+                    }
+                    guard t.shape == p.shape else {
+                        throw ModelError.shapeMismatch(source: source, name: "\(prefix).\(p.name)", expected: p.shape, found: t.shape)
+                    }
+                    try target.copy_(t)
+                }
+            }
+        }
+        step = Int(try s.item())
+    }
+}
+
+/// Scales all gradients so their global 2-norm is at most `maxNorm` (torch.nn.utils.clip_grad_norm_);
+/// returns the norm before clipping.
+@discardableResult
+public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Double) throws -> Double {
+    let grads = parameters.compactMap { $0.value.grad }
+    guard !grads.isEmpty else { return 0 }
+    let total = try withNoGrad { try Tensor.stack(grads.map { try $0.norm() }).norm().item() }
+    let coefficient = maxNorm / (total + 1e-6)
+    if coefficient < 1 { try withNoGrad { for g in grads { try g.mul_(coefficient) } } }
+    return total
+}
