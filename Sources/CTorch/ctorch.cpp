@@ -130,6 +130,21 @@ int ct_generator_set_state(ct_generator g, ct_tensor state) {
     });
 }
 
+ct_tensor ct_default_generator_state(void) {
+    return handle([&] {
+        auto g = at::detail::getDefaultCPUGenerator();
+        std::lock_guard<std::mutex> lock(g.mutex());
+        return g.get_state();
+    });
+}
+int ct_default_generator_set_state(ct_tensor state) {
+    return status([&] {
+        auto g = at::detail::getDefaultCPUGenerator();
+        std::lock_guard<std::mutex> lock(g.mutex());
+        g.set_state(T(state));
+    });
+}
+
 // Creation
 ct_tensor ct_empty(const int64_t *shape, int ndim, int dtype, int device) {
     return handle([&] { return at::empty(dims(shape, ndim), options(dtype, device)); });

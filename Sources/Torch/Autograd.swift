@@ -65,4 +65,14 @@ public enum Torch {
 
     /// Seeds libtorch's global generator (used by dropout and by ops given no ``Generator``).
     public static func manualSeed(_ seed: UInt64) { _ = ct_manual_seed(seed) }
+
+    /// The global generator's state (a uint8 tensor), for checkpoints.
+    public static func globalGeneratorState() throws -> Tensor {
+        try Tensor.make("globalGeneratorState", []) { ct_default_generator_state() }
+    }
+
+    /// Restores a state saved by ``globalGeneratorState()``.
+    public static func setGlobalGeneratorState(_ state: Tensor) throws {
+        try Tensor.check("setGlobalGeneratorState", [state], ct_default_generator_set_state(state.handle))
+    }
 }

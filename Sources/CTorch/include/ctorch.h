@@ -48,6 +48,9 @@ ct_generator ct_generator_new(uint64_t seed);
 void ct_generator_free(ct_generator g);
 ct_tensor ct_generator_state(ct_generator g);
 int ct_generator_set_state(ct_generator g, ct_tensor state);
+/* The global CPU generator's state (dropout and ops given no generator draw from it). */
+ct_tensor ct_default_generator_state(void);
+int ct_default_generator_set_state(ct_tensor state);
 
 /* Creation. shape points at ndim sizes. gen may be NULL for the global generator. */
 ct_tensor ct_empty(const int64_t *shape, int ndim, int dtype, int device);
