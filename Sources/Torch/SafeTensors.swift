@@ -145,5 +145,9 @@ public enum SafeTensors {
 public struct SafeTensorsError: Error, CustomStringConvertible {
     public let file: String
     public let problem: String
+    public init(file: String, problem: String) {
+        self.file = file
+        self.problem = problem
+    }
     public var description: String { "\(file): not a valid safetensors file: \(problem)" }
 }

@@ -124,7 +124,7 @@ public enum ModelError: Error, CustomStringConvertible {
         case let .shapeMismatch(source, name, expected, found):
             return "\(source): \(name) has shape \(found), the model expects \(expected). Check width, layers and vocabulary."
         case let .invalidConfiguration(message):
-            return "invalid model configuration: \(message)"
+            return "invalid configuration: \(message)"
         }
     }
 }

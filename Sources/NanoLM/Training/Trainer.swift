@@ -1,0 +1,273 @@
+import Foundation
+import Torch
+
+/// One training run in its own directory:
+///
+///     config.json               the TrainingConfig
+///     metrics.jsonl             one line per step {step, loss, lr, grad_norm, tokens, tokens_per_s, elapsed},
+///                               and {step, val_loss} at evaluations
+///     checkpoint.safetensors    weights, AdamW moments, RNG state and the loop state (JSON metadata),
+///                               written atomically (temporary file + rename)
+///     summary.json              the RunSummary, when the run ends (completed, diverged or interrupted)
+///
+/// `run()` resumes from the checkpoint when there is one and continues the same loss trajectory bitwise
+/// (same batches by construction, same weights, moments and RNG state).
+public final class Trainer {
+    public let config: TrainingConfig
+    public let model: any LanguageModel
+    public let data: any BatchSource
+    public let directory: URL
+    /// Called between backward and the optimizer step with every parameter: the one place where
+    /// gradients can be all-reduced across processes (data parallelism).
+    public var afterBackward: (([Parameter]) throws -> Void)?
+
+    let optimizer: AdamW
+    var state = LoopState()
+
+    public init(config: TrainingConfig, model: any LanguageModel, data: any BatchSource, directory: URL) throws {
+        try config.validate()
+        self.config = config
+        self.model = model
+        self.data = data
+        self.directory = directory
+        optimizer = try AdamW(model.parameters, options: config.optimizer)
+    }
+
+    var configURL: URL { directory.appendingPathComponent("config.json") }
+    var metricsURL: URL { directory.appendingPathComponent("metrics.jsonl") }
+    var checkpointURL: URL { directory.appendingPathComponent("checkpoint.safetensors") }
+    var summaryURL: URL { directory.appendingPathComponent("summary.json") }
+
+    /// Trains to `config.steps` (or until divergence or a stop request), calling `progress` after every
+    /// step, and returns the summary it also writes to summary.json.
+    @discardableResult
+    public func run(progress: (Progress) -> Void = { _ in }) throws -> RunSummary {
+        if let threads = config.threads { Torch.threadCount = threads }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try JSON.write(config, to: configURL)
+        let resumed = try resumeIfPossible()
+        let metrics = try MetricsLog(url: metricsURL, keepingStepsThrough: resumed ? state.step : 0)
+        let schedule = config.schedule
+        let started = Date()
+        let elapsedBefore = state.elapsed
+        var status: RunSummary.Status = state.divergedAt == nil ? .completed : .diverged
+        StopRequest.install()
+
+        while state.divergedAt == nil && state.step < config.steps {
+            let step = state.step  // 0-based index of the update being made
+            let lr = schedule.learningRate(at: step)
+            var loss = 0.0
+            for micro in 0 ..< config.gradientAccumulation {
+                let batch = try data.trainingBatch(step: step, micro: micro)
+                let l = try forward(batch, training: true)
+                try (config.gradientAccumulation == 1 ? l : l / Double(config.gradientAccumulation)).backward()
+                loss += try l.item() / Double(config.gradientAccumulation)
+            }
+            if state.initialLoss == nil { state.initialLoss = loss }
+            if !loss.isFinite || loss > state.initialLoss! * config.divergenceFactor {
+                try optimizer.zeroGrad()
+                state.divergedAt = step + 1
+                state.step += 1
+                try metrics.append(["step": step + 1, "loss": loss.isFinite ? loss : -1, "diverged": true])
+                status = .diverged
+                break
+            }
+            try afterBackward?(model.parameters)
+            let gradNorm = config.clipNorm > 0 ? try clipGradientNorm(model.parameters, maxNorm: config.clipNorm) : 0
+            try optimizer.update(learningRate: lr)
+            try optimizer.zeroGrad()
+
+            state.step += 1
+            state.tokens += config.tokensPerStep
+            state.recentLosses.append(loss)
+            if state.recentLosses.count > config.lossWindow { state.recentLosses.removeFirst() }
+            state.elapsed = elapsedBefore + Date().timeIntervalSince(started)
+            let tokensPerSecond = Double(state.tokens - (resumed ? state.tokensAtResume : 0)) / max(Date().timeIntervalSince(started), 1e-9)
+            try metrics.append(["step": state.step, "loss": loss, "lr": lr, "grad_norm": gradNorm, "tokens": state.tokens,
+                                "tokens_per_s": tokensPerSecond, "elapsed": state.elapsed])
+
+            let recording = config.recordSteps.contains(state.step) || state.step == config.steps
+            if recording || config.evalSteps.contains(state.step) {
+                let validation = try evaluate()
+                try metrics.append(["step": state.step, "val_loss": validation])
+                if recording {
+                    let window = state.recentLosses.reduce(0, +) / Double(state.recentLosses.count)
+                    state.recorded.append(RecordedLoss(step: state.step, trainLoss: window, validationLoss: validation))
+                }
+            }
+            progress(Progress(step: state.step, totalSteps: config.steps, loss: loss, learningRate: lr,
+                              tokensPerSecond: tokensPerSecond, elapsed: state.elapsed))
+
+            if StopRequest.isRequested { status = .interrupted; break }
+            if config.checkpointEvery > 0, state.step % config.checkpointEvery == 0, state.step < config.steps {
+                try saveCheckpoint()
+            }
+        }
+        try saveCheckpoint()
+        let summary = RunSummary(
+            status: status, steps: state.step, divergedAtStep: state.divergedAt, recorded: state.recorded,
+            finalLoss: state.recentLosses.last, parameterCount: model.parameterCount, tokens: state.tokens,
+            tokensPerSecond: Double(state.tokens - (resumed ? state.tokensAtResume : 0)) / max(Date().timeIntervalSince(started), 1e-9),
+            elapsed: state.elapsed, peakResidentBytes: peakResidentBytes())
+        try JSON.write(summary, to: summaryURL)
+        return summary
+    }
+
+    /// The model's loss on a batch, under autocast when configured.
+    func forward(_ batch: Batch, training: Bool) throws -> Tensor {
+        config.autocast ? try withAutocast(.bfloat16) { try model.loss(batch, training: training) }
+                        : try model.loss(batch, training: training)
+    }
+
+    /// Mean held-out loss over `config.evalBatches` batches.
+    public func evaluate() throws -> Double {
+        try withNoGrad {
+            var total = 0.0
+            for i in 0 ..< config.evalBatches { total += try forward(data.validationBatch(i), training: false).item() }
+            return total / Double(config.evalBatches)
+        }
+    }
+
+    // MARK: Checkpoints
+
+    func saveCheckpoint() throws {
+        var tensors: [String: Tensor] = [:]
+        for (name, t) in try model.stateDict() { tensors["model.\(name)"] = t }
+        for (name, t) in try optimizer.state() { tensors["optimizer.\(name)"] = t }
+        tensors["rng.global"] = try Torch.globalGeneratorState()
+        let stateJSON = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+        try SafeTensors.save(tensors, metadata: ["nanolm.state": stateJSON], to: checkpointURL)
+    }
+
+    /// Loads the checkpoint if present; true when the run resumes from it.
+    func resumeIfPossible() throws -> Bool {
+        guard FileManager.default.fileExists(atPath: checkpointURL.path) else {
+            Torch.manualSeed(config.seed)
+            return false
+        }
+        let contents = try SafeTensors.load(checkpointURL)
+        func section(_ prefix: String) -> [String: Tensor] {
+            Dictionary(uniqueKeysWithValues: contents.tensors.compactMap { key, value in
+                key.hasPrefix(prefix) ? (String(key.dropFirst(prefix.count)), value) : nil
+            })
+        }
+        try model.load(section("model."), from: checkpointURL.path)
+        try optimizer.load(section("optimizer."), from: checkpointURL.path)
+        guard let rng = contents.tensors["rng.global"], let json = contents.metadata["nanolm.state"],
+              let loaded = try? JSONDecoder().decode(LoopState.self, from: Data(json.utf8))
+        else { throw SafeTensorsError(file: checkpointURL.path, problem: "not a nanolm checkpoint (no loop state or RNG state)") }
+        try Torch.setGlobalGeneratorState(rng)
+        state = loaded
+        state.tokensAtResume = state.tokens
+        return true
+    }
+}
+
+/// What the loop carries from step to step (saved in the checkpoint).
+struct LoopState: Codable {
+    var step = 0
+    var tokens = 0
+    var tokensAtResume = 0
+    var elapsed: TimeInterval = 0
+    var initialLoss: Double?
+    var recentLosses: [Double] = []
+    var recorded: [RecordedLoss] = []
+    var divergedAt: Int?
+}
+
+/// A loss recorded for the fit at a recording step.
+public struct RecordedLoss: Codable, Hashable, Sendable {
+    public var step: Int
+    /// Mean training loss over the `lossWindow` steps up to `step`.
+    public var trainLoss: Double
+    /// Mean held-out loss at `step`.
+    public var validationLoss: Double?
+}
+
+/// How a run ended, and what it measured.
+public struct RunSummary: Codable, Sendable {
+    public enum Status: String, Codable, Sendable { case completed, diverged, interrupted }
+    public var status: Status
+    public var steps: Int
+    public var divergedAtStep: Int?
+    public var recorded: [RecordedLoss]
+    public var finalLoss: Double?
+    public var parameterCount: Int
+    public var tokens: Int
+    public var tokensPerSecond: Double
+    public var elapsed: TimeInterval
+    public var peakResidentBytes: Int
+}
+
+/// Reported after every step.
+public struct Progress: Sendable {
+    public var step: Int
+    public var totalSteps: Int
+    public var loss: Double
+    public var learningRate: Double
+    public var tokensPerSecond: Double
+    public var elapsed: TimeInterval
+}
+
+/// SIGINT / SIGTERM ask the loop to checkpoint and stop after the current step.
+enum StopRequest {
+    nonisolated(unsafe) static var isRequested = false
+    nonisolated(unsafe) static var installed = false
+
+    static func install() {
+        guard !installed else { return }
+        installed = true
+        signal(SIGINT) { _ in StopRequest.isRequested = true }
+        signal(SIGTERM) { _ in StopRequest.isRequested = true }
+    }
+}
+
+/// The metrics JSONL file; on resume, lines past the checkpoint's step are dropped (they are redone).
+final class MetricsLog {
+    let handle: FileHandle
+
+    init(url: URL, keepingStepsThrough lastStep: Int) throws {
+        var kept = Data()
+        if lastStep > 0, let old = try? String(contentsOf: url, encoding: .utf8) {
+            for line in old.split(separator: "\n") {
+                if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                   let step = object["step"] as? Int, step <= lastStep {
+                    kept.append(contentsOf: Array(line.utf8) + [0x0A])
+                }
+            }
+        }
+        try kept.write(to: url)
+        handle = try FileHandle(forWritingTo: url)
+        try handle.seekToEnd()
+    }
+
+    deinit { try? handle.close() }
+
+    func append(_ object: [String: Any]) throws {
+        var data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        data.append(0x0A)
+        try handle.write(contentsOf: data)
+    }
+}
+
+/// Small JSON helpers for run files.
+enum JSON {
+    static func write<T: Encodable>(_ value: T, to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(value).write(to: url, options: .atomic)
+    }
+
+    static func read<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
+        try JSONDecoder().decode(type, from: Data(contentsOf: url))
+    }
+}
+
+/// The process's peak resident memory (VmHWM), in bytes.
+func peakResidentBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Int(line.split(separator: " ").dropFirst().first ?? "")
+    else { return 0 }
+    return kb * 1024
+}

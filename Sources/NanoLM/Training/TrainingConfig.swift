@@ -1,0 +1,71 @@
+import Foundation
+
+/// Everything one training run needs besides its data: the model, the budget, the optimizer, and what
+/// to record. Stored as the run directory's `config.json`; its hash identifies the run in a study.
+public struct TrainingConfig: Codable, Hashable, Sendable {
+    public var model: ModelConfig
+    /// Optimizer steps.
+    public var steps: Int
+    /// Sequences per micro-batch.
+    public var batchSize: Int
+    /// Micro-batches accumulated per optimizer step.
+    public var gradientAccumulation = 1
+    /// Linear warmup steps, then `decay` to `finalLearningRate` at `steps`.
+    public var warmupSteps = 0
+    public var decay: Schedule.Decay = .cosine
+    /// The floor of the decay (nanoT5's final_cosine).
+    public var finalLearningRate = 1e-5
+    public var optimizer = AdamW.Options()
+    /// Global gradient-norm clip; 0 turns clipping off.
+    public var clipNorm = 1.0
+    /// Seeds model initialisation (and dropout).
+    public var seed: UInt64 = 0
+    /// Seeds the batch order; independent of the model, so every width sees the same batches.
+    public var dataSeed: UInt64 = 0
+    /// Steps at which the fit loss is recorded (the final step always is).
+    public var recordSteps: [Int] = []
+    /// The fit loss at a recording step is the mean training loss over this many steps before it
+    /// (the paper's code: 100). See docs/DESIGN.md.
+    public var lossWindow = 100
+    /// Steps at which held-out loss is evaluated, besides every recording step.
+    public var evalSteps: [Int] = []
+    /// Held-out batches per evaluation.
+    public var evalBatches = 4
+    /// Write a checkpoint every this many steps (0: only at the end and on interruption).
+    public var checkpointEvery = 0
+    /// A loss above this multiple of the first step's loss (or a non-finite one) ends the run as diverged.
+    public var divergenceFactor = 1.5
+    /// Run forward passes under bfloat16 autocast (parameters and optimizer state stay float32).
+    public var autocast = false
+    /// libtorch intra-op threads (nil: all cores).
+    public var threads: Int?
+
+    public init(model: ModelConfig, steps: Int, batchSize: Int) {
+        self.model = model
+        self.steps = steps
+        self.batchSize = batchSize
+    }
+
+    /// The learning-rate schedule for the base (μTransferable) learning rate.
+    public var schedule: Schedule {
+        Schedule(decay: decay, peak: model.hyper.learningRate, warmupSteps: warmupSteps, totalSteps: steps,
+                 floor: finalLearningRate)
+    }
+
+    /// Tokens consumed per optimizer step.
+    public var tokensPerStep: Int { batchSize * gradientAccumulation * model.sequenceLength }
+
+    /// Checks the numbers fit together; the error names the field.
+    public func validate() throws {
+        func check(_ ok: Bool, _ message: String) throws { if !ok { throw ModelError.invalidConfiguration(message) } }
+        try model.validate()
+        try check(steps >= 1, "steps must be at least 1, got \(steps)")
+        try check(batchSize >= 1, "batchSize must be at least 1, got \(batchSize)")
+        try check(gradientAccumulation >= 1, "gradientAccumulation must be at least 1, got \(gradientAccumulation)")
+        try check(warmupSteps >= 0 && warmupSteps <= steps, "warmupSteps must be in 0...steps, got \(warmupSteps)")
+        try check(lossWindow >= 1, "lossWindow must be at least 1, got \(lossWindow)")
+        try check(recordSteps.allSatisfy { (1 ... steps).contains($0) }, "recordSteps must lie in 1...\(steps), got \(recordSteps)")
+        try check(model.hyper.learningRate > 0, "learningRate must be positive, got \(model.hyper.learningRate)")
+        try check(divergenceFactor > 1, "divergenceFactor must exceed 1, got \(divergenceFactor)")
+    }
+}
