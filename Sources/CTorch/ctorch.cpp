@@ -1,6 +1,8 @@
-// ctorch.cpp — every entry point of ctorch.h, each one body run through `handle(...)` or `status(...)`,
-// which catch every C++ exception and store its message for ct_last_error(). Nothing throws past here.
+// ctorch.cpp — every entry point of ctorch.h, each one body run through `handle(...)` or `status(...)`
+// (guard.hpp), which catch every C++ exception and store its message for ct_last_error(). Nothing
+// throws past here.
 #include "ctorch.h"
+#include "guard.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/autocast_mode.h>
@@ -14,48 +16,20 @@
 #include <string>
 #include <vector>
 
-struct ct_tensor_s { at::Tensor t; };
 struct ct_generator_s { at::Generator g; };
+
+namespace ctorch {
+thread_local std::string last_error;
+void fail(const char *message) { last_error = message; }
+} // namespace ctorch
+
+using ctorch::handle;
+using ctorch::status;
+using ctorch::T;
+using ctorch::fail;
 
 namespace {
 
-thread_local std::string last_error;
-
-void fail(const char *message) { last_error = message; }
-
-// Runs body, which returns an at::Tensor; a new owned handle on success, NULL on any exception.
-template <class F> ct_tensor handle(F &&body) {
-    try {
-        return new ct_tensor_s{body()};
-    } catch (const c10::Error &e) {
-        fail(e.what_without_backtrace());
-    } catch (const std::exception &e) {
-        fail(e.what());
-    } catch (...) {
-        fail("unknown C++ exception");
-    }
-    return nullptr;
-}
-
-// Runs body, which returns nothing; 0 on success, -1 on any exception.
-template <class F> int status(F &&body) {
-    try {
-        body();
-        return 0;
-    } catch (const c10::Error &e) {
-        fail(e.what_without_backtrace());
-    } catch (const std::exception &e) {
-        fail(e.what());
-    } catch (...) {
-        fail("unknown C++ exception");
-    }
-    return -1;
-}
-
-const at::Tensor &T(ct_tensor h) {
-    if (!h) throw std::invalid_argument("null tensor handle");
-    return h->t;
-}
 at::IntArrayRef dims(const int64_t *p, int n) { return at::IntArrayRef(p, static_cast<size_t>(n)); }
 at::TensorOptions options(int dtype, int device) {
     auto o = at::TensorOptions().dtype(static_cast<at::ScalarType>(dtype));
@@ -71,7 +45,7 @@ c10::optional<at::Tensor> optional(ct_tensor h) { return h ? c10::optional<at::T
 extern "C" {
 
 // Errors and lifetime
-const char *ct_last_error(void) { return last_error.empty() ? nullptr : last_error.c_str(); }
+const char *ct_last_error(void) { return ctorch::last_error.empty() ? nullptr : ctorch::last_error.c_str(); }
 void ct_free(ct_tensor t) { delete t; }
 
 // Runtime
@@ -107,14 +81,8 @@ const char *ct_version(void) { return TORCH_VERSION; }
 
 // Generators
 ct_generator ct_generator_new(uint64_t seed) {
-    try {
-        return new ct_generator_s{at::detail::createCPUGenerator(seed)};
-    } catch (const std::exception &e) {
-        fail(e.what());
-    } catch (...) {
-        fail("unknown C++ exception");
-    }
-    return nullptr;
+    int ok;
+    return ctorch::guarded([&] { return new ct_generator_s{at::detail::createCPUGenerator(seed)}; }, ok);
 }
 void ct_generator_free(ct_generator g) { delete g; }
 ct_tensor ct_generator_state(ct_generator g) {
