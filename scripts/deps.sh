@@ -8,7 +8,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # OpenBLAS misdetects some virtual CPUs; keep a core type set unless the machine sets its own.
 export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Haswell}"
 
-SYSTEM_PACKAGES=(libtorch-dev python3-torch python3-scipy python3-numpy python3-venv python3-pip zstd gzip)
+SYSTEM_PACKAGES=(libtorch-dev libgloo-dev python3-torch python3-scipy python3-numpy python3-venv python3-pip zstd gzip)
 
 ensure_system() {
     local missing=()

@@ -173,6 +173,16 @@ ct_tensor ct_grad(ct_tensor t);
 int ct_grad_defined(ct_tensor t);
 int ct_zero_grad(ct_tensor t);
 
+/* Distributed (c10d): a Gloo process group over a TCPStore rendezvous at master_addr:master_port
+ * (rank 0 hosts the store). Collectives run in place and wait; each fails after timeout_ms. */
+typedef struct ct_process_group_s *ct_process_group;
+ct_process_group ct_process_group_gloo(const char *master_addr, int master_port, int rank, int world_size, int timeout_ms);
+void ct_process_group_free(ct_process_group pg);
+int ct_process_group_allreduce_sum(ct_process_group pg, const ct_tensor *tensors, int n);
+int ct_process_group_broadcast(ct_process_group pg, const ct_tensor *tensors, int n, int root);
+int ct_process_group_allgather(ct_process_group pg, ct_tensor input, const ct_tensor *outputs, int world_size);
+int ct_process_group_barrier(ct_process_group pg);
+
 #ifdef __cplusplus
 }
 #endif

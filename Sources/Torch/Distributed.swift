@@ -1,0 +1,81 @@
+import CTorch
+import Foundation
+
+/// A group of processes that run collectives together: libtorch's c10d Gloo backend (CPU), after a
+/// TCPStore rendezvous at `masterAddress:port` hosted by rank 0.
+///
+/// Every collective waits for completion and fails with a ``TorchError`` after `timeout` — a rank that
+/// died or hangs ends the run instead of hanging it.
+public final class ProcessGroup {
+    let handle: OpaquePointer
+    public let rank: Int
+    public let worldSize: Int
+
+    public init(masterAddress: String, port: Int, rank: Int, worldSize: Int, timeout: TimeInterval = 120) throws {
+        guard let handle = ct_process_group_gloo(masterAddress, Int32(port), Int32(rank), Int32(worldSize),
+                                                 Int32(timeout * 1000)) else {
+            throw TorchError.last("ProcessGroup(\(masterAddress):\(port), rank \(rank) of \(worldSize))", [])
+        }
+        self.handle = handle
+        self.rank = rank
+        self.worldSize = worldSize
+    }
+
+    deinit { ct_process_group_free(handle) }
+
+    /// Sums each tensor across ranks, in place.
+    public func allReduceSum(_ tensors: [Tensor]) throws {
+        try withHandles(tensors) { try Tensor.check("allreduce", tensors, ct_process_group_allreduce_sum(handle, $0, $1)) }
+    }
+
+    /// Copies each tensor from rank `root` to every rank, in place.
+    public func broadcast(_ tensors: [Tensor], root: Int = 0) throws {
+        try withHandles(tensors) { try Tensor.check("broadcast", tensors, ct_process_group_broadcast(handle, $0, $1, Int32(root))) }
+    }
+
+    /// Gathers `input` from every rank into `outputs[rank]` (one tensor of input's shape per rank).
+    public func allGather(_ input: Tensor, into outputs: [Tensor]) throws {
+        try withHandles(outputs) {
+            try Tensor.check("allgather", [input] + outputs, ct_process_group_allgather(handle, input.handle, $0, $1))
+        }
+    }
+
+    /// Waits until every rank gets here.
+    public func barrier() throws { try Tensor.check("barrier", [], ct_process_group_barrier(handle)) }
+
+    func withHandles(_ tensors: [Tensor], _ body: (UnsafePointer<OpaquePointer?>?, Int32) throws -> Void) throws {
+        let handles: [OpaquePointer?] = tensors.map { $0.handle }
+        try withExtendedLifetime(tensors) {
+            try handles.withUnsafeBufferPointer { try body($0.baseAddress, Int32($0.count)) }
+        }
+    }
+}
+
+/// Where this process sits in a distributed run, from torchrun's variables (RANK, WORLD_SIZE,
+/// LOCAL_RANK, MASTER_ADDR, MASTER_PORT) or, under Slurm, from SLURM_PROCID, SLURM_NTASKS,
+/// SLURM_LOCALID (with MASTER_ADDR/MASTER_PORT set by the job script).
+public struct DistributedEnvironment: Equatable, Sendable {
+    public var rank: Int
+    public var worldSize: Int
+    public var localRank: Int
+    public var masterAddress: String
+    public var masterPort: Int
+
+    /// nil when the variables describe a single process (or are absent).
+    public static func current(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> DistributedEnvironment? {
+        func int(_ key: String) throws -> Int? {
+            guard let text = environment[key] else { return nil }
+            guard let value = Int(text) else { throw TorchError(op: "distributed", shapes: [], message: "\(key)=\(text) is not a number") }
+            return value
+        }
+        let rank = try int("RANK") ?? int("SLURM_PROCID")
+        let world = try int("WORLD_SIZE") ?? int("SLURM_NTASKS")
+        guard let rank, let world, world > 1 else { return nil }
+        guard (0 ..< world).contains(rank) else {
+            throw TorchError(op: "distributed", shapes: [], message: "rank \(rank) is outside world size \(world)")
+        }
+        return DistributedEnvironment(rank: rank, worldSize: world, localRank: try int("LOCAL_RANK") ?? int("SLURM_LOCALID") ?? rank,
+                                      masterAddress: environment["MASTER_ADDR"] ?? "127.0.0.1",
+                                      masterPort: try int("MASTER_PORT") ?? 29500)
+    }
+}
