@@ -20,6 +20,10 @@ public final class Trainer {
     /// Called between backward and the optimizer step with every parameter: the one place where
     /// gradients can be all-reduced across processes (data parallelism).
     public var afterBackward: (([Parameter]) throws -> Void)?
+    /// Data parallelism: gradients and losses are averaged over the group, and only rank 0 writes files.
+    /// Set it before `run()`; the data source should be this rank's ``RankSlice``.
+    public var dataParallel: DataParallel?
+    var isPrimary: Bool { dataParallel?.isPrimary ?? true }
 
     let optimizer: AdamW
     var state = LoopState()
@@ -43,10 +47,13 @@ public final class Trainer {
     @discardableResult
     public func run(progress: (Progress) -> Void = { _ in }) throws -> RunSummary {
         if let threads = config.threads { Torch.threadCount = threads }
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try JSON.write(config, to: configURL)
+        if isPrimary {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try JSON.write(config, to: configURL)
+        }
         let resumed = try resumeIfPossible()
-        let metrics = try MetricsLog(url: metricsURL, keepingStepsThrough: resumed ? state.step : 0)
+        try dataParallel?.synchronize(model.parameters)
+        let metrics = isPrimary ? try MetricsLog(url: metricsURL, keepingStepsThrough: resumed ? state.step : 0) : nil
         let schedule = config.schedule
         let started = Date()
         let elapsedBefore = state.elapsed
@@ -63,15 +70,17 @@ public final class Trainer {
                 try (config.gradientAccumulation == 1 ? l : l / Double(config.gradientAccumulation)).backward()
                 loss += try l.item() / Double(config.gradientAccumulation)
             }
+            if let dataParallel { loss = try dataParallel.average(loss) }
             if state.initialLoss == nil { state.initialLoss = loss }
             if !loss.isFinite || loss > state.initialLoss! * config.divergenceFactor {
                 try optimizer.zeroGrad()
                 state.divergedAt = step + 1
                 state.step += 1
-                try metrics.append(["step": step + 1, "loss": loss.isFinite ? loss : -1, "diverged": true])
+                try metrics?.append(["step": step + 1, "loss": loss.isFinite ? loss : -1, "diverged": true])
                 status = .diverged
                 break
             }
+            try dataParallel?.averageGradients(model.parameters)
             try afterBackward?(model.parameters)
             let gradNorm = config.clipNorm > 0 ? try clipGradientNorm(model.parameters, maxNorm: config.clipNorm) : 0
             try optimizer.update(learningRate: lr)
@@ -83,13 +92,13 @@ public final class Trainer {
             if state.recentLosses.count > config.lossWindow { state.recentLosses.removeFirst() }
             state.elapsed = elapsedBefore + Date().timeIntervalSince(started)
             let tokensPerSecond = Double(state.tokens - (resumed ? state.tokensAtResume : 0)) / max(Date().timeIntervalSince(started), 1e-9)
-            try metrics.append(["step": state.step, "loss": loss, "lr": lr, "grad_norm": gradNorm, "tokens": state.tokens,
+            try metrics?.append(["step": state.step, "loss": loss, "lr": lr, "grad_norm": gradNorm, "tokens": state.tokens,
                                 "tokens_per_s": tokensPerSecond, "elapsed": state.elapsed])
 
             let recording = config.recordSteps.contains(state.step) || state.step == config.steps
             if recording || config.evalSteps.contains(state.step) {
                 let validation = try evaluate()
-                try metrics.append(["step": state.step, "val_loss": validation])
+                try metrics?.append(["step": state.step, "val_loss": validation])
                 if recording {
                     let window = state.recentLosses.reduce(0, +) / Double(state.recentLosses.count)
                     state.recorded.append(RecordedLoss(step: state.step, trainLoss: window, validationLoss: validation))
@@ -98,7 +107,7 @@ public final class Trainer {
             progress(Progress(step: state.step, totalSteps: config.steps, loss: loss, learningRate: lr,
                               tokensPerSecond: tokensPerSecond, elapsed: state.elapsed))
 
-            if StopRequest.isRequested { status = .interrupted; break }
+            if try stopRequested() { status = .interrupted; break }
             if config.checkpointEvery > 0, state.step % config.checkpointEvery == 0, state.step < config.steps {
                 try saveCheckpoint()
             }
@@ -109,8 +118,14 @@ public final class Trainer {
             finalLoss: state.recentLosses.last, parameterCount: model.parameterCount, tokens: state.tokens,
             tokensPerSecond: Double(state.tokens - (resumed ? state.tokensAtResume : 0)) / max(Date().timeIntervalSince(started), 1e-9),
             elapsed: state.elapsed, peakResidentBytes: peakResidentBytes())
-        try JSON.write(summary, to: summaryURL)
+        if isPrimary { try JSON.write(summary, to: summaryURL) }
         return summary
+    }
+
+    /// A stop request on any rank stops every rank at the same step.
+    func stopRequested() throws -> Bool {
+        guard let dataParallel else { return StopRequest.isRequested }
+        return try dataParallel.average(StopRequest.isRequested ? 1 : 0) > 0
     }
 
     /// The model's loss on a batch, under autocast when configured.
@@ -131,6 +146,7 @@ public final class Trainer {
     // MARK: Checkpoints
 
     func saveCheckpoint() throws {
+        guard isPrimary else { return }
         var tensors: [String: Tensor] = [:]
         for (name, t) in try model.stateDict() { tensors["model.\(name)"] = t }
         for (name, t) in try optimizer.state() { tensors["optimizer.\(name)"] = t }
