@@ -31,7 +31,7 @@ final class DataParallelTests: XCTestCase {
         return url
     }
 
-    func launch(world: Int, directory: URL, dieAt: Int? = nil) throws -> [Process] {
+    func launch(world: Int, directory: URL, dieAt: Int? = nil, zero: Bool = false) throws -> [Process] {
         let port = 20000 + Int.random(in: 0 ..< 20000)
         return try (0 ..< world).map { rank in
             let p = Process()
@@ -41,6 +41,7 @@ final class DataParallelTests: XCTestCase {
             env.merge(["NANOLM_TEST_WORKER": directory.path, "RANK": "\(rank)", "WORLD_SIZE": "\(world)",
                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "\(port)"]) { $1 }
             if let dieAt, rank == 1 { env["NANOLM_TEST_DIE_AT"] = "\(dieAt)" }
+            if zero { env["NANOLM_TEST_ZERO"] = "1" }
             p.environment = env
             p.standardOutput = FileHandle.nullDevice
             try p.run()
@@ -65,6 +66,26 @@ final class DataParallelTests: XCTestCase {
         XCTAssertEqual(a.count, Self.steps)
         XCTAssertEqual(b.count, Self.steps)
         for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-5 * abs(x)) }
+    }
+
+    /// ZeRO-1: each rank keeps the moments of its own parameters only; the curve and the gathered
+    /// checkpoint's moments equal the single process's.
+    func testShardedOptimizerStateFollowsTheSameCurve() throws {
+        guard CommandLine.arguments[0].hasSuffix(".xctest") else { throw XCTSkip("needs the xctest binary to relaunch") }
+        let single = temporaryDirectory()
+        try Trainer(config: Self.config(), model: Bigram(vocabulary: 16, width: 16, seed: 0), data: Self.data(), directory: single).run()
+        let sharded = temporaryDirectory()
+        let ranks = try launch(world: 2, directory: sharded, zero: true)
+        for p in ranks { p.waitUntilExit() }
+        XCTAssertEqual(ranks.map(\.terminationStatus), [0, 0])
+        for (x, y) in zip(try losses(single), try losses(sharded)) { XCTAssertEqual(x, y, accuracy: 1e-5 * abs(x)) }
+        let a = try SafeTensors.load(single.appendingPathComponent("checkpoint.safetensors")).tensors
+        let b = try SafeTensors.load(sharded.appendingPathComponent("checkpoint.safetensors")).tensors
+        XCTAssertEqual(Set(a.keys), Set(b.keys))
+        for key in a.keys where key.hasPrefix("optimizer.exp_avg") {
+            let diff = try (a[key]! - b[key]!).abs().max().item()
+            XCTAssertLessThan(diff, 1e-5, key)
+        }
     }
 
     /// Rank 1 dies after 5 steps: rank 0 fails within its collective timeout instead of hanging, and the
@@ -102,7 +123,13 @@ final class DataParallelTests: XCTestCase {
         let trainer = try Trainer(config: Self.config(), model: Bigram(vocabulary: 16, width: 16, seed: 0),
                                   data: RankSlice(Self.data(), rank: env.rank, worldSize: env.worldSize),
                                   directory: URL(fileURLWithPath: path))
-        trainer.dataParallel = DataParallel(group: group)
+        let zero = ProcessInfo.processInfo.environment["NANOLM_TEST_ZERO"] != nil
+        let parallel = DataParallel(group: group, shardOptimizerState: zero)
+        trainer.dataParallel = parallel
+        if zero {  // the two parameters (embedding, head) are split between the two ranks
+            let owned = parallel.optimizerParameters(trainer.model.parameters)
+            guard owned.count == 1 else { FileHandle.standardError.write(Data("rank \(env.rank) owns \(owned.count)\n".utf8)); exit(4) }
+        }
         do {
             try trainer.run { progress in if progress.step == dieAt { exit(0) } }
         } catch {

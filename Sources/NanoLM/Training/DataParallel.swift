@@ -9,9 +9,68 @@ public final class DataParallel {
     /// Gradients are flattened into buckets of about this many elements per all-reduce.
     public let bucketElements: Int
 
-    public init(group: ProcessGroup, bucketElements: Int = 4 << 20) {
+    /// ZeRO stage 1: each rank keeps AdamW moments only for the parameters it owns, updates those, and
+    /// broadcasts them to the other ranks after the step.
+    public let shardsOptimizerState: Bool
+
+    public init(group: ProcessGroup, shardOptimizerState: Bool = false, bucketElements: Int = 4 << 20) {
         self.group = group
+        self.shardsOptimizerState = shardOptimizerState
         self.bucketElements = bucketElements
+    }
+
+    /// The rank that owns each parameter's optimizer state: largest first to the least-loaded rank.
+    public func owners(_ parameters: [Parameter]) -> [Int] {
+        var load = [Int](repeating: 0, count: worldSize)
+        var owner = [Int](repeating: 0, count: parameters.count)
+        for i in parameters.indices.sorted(by: { (parameters[$0].value.count, $1) > (parameters[$1].value.count, $0) }) {
+            let r = load.indices.min { (load[$0], $0) < (load[$1], $1) }!
+            owner[i] = r
+            load[r] += parameters[i].value.count
+        }
+        return owner
+    }
+
+    /// The parameters this rank's optimizer updates: all of them, or its shard under ZeRO-1.
+    public func optimizerParameters(_ parameters: [Parameter]) -> [Parameter] {
+        guard shardsOptimizerState else { return parameters }
+        let owner = owners(parameters)
+        return parameters.indices.filter { owner[$0] == rank }.map { parameters[$0] }
+    }
+
+    /// After a sharded step: every parameter goes from its owner to the other ranks (one flat
+    /// broadcast per owner).
+    public func gatherUpdatedParameters(_ parameters: [Parameter]) throws {
+        guard shardsOptimizerState else { return }
+        try broadcastFromOwners(parameters.map(\.value), owners: owners(parameters))
+    }
+
+    /// The full optimizer state (every parameter's moments) on every rank, for a checkpoint.
+    public func gatherOptimizerState(_ optimizer: AdamW, _ parameters: [Parameter]) throws -> [String: Tensor] {
+        var state = try optimizer.state()
+        guard shardsOptimizerState else { return state }
+        for prefix in ["exp_avg", "exp_avg_sq"] {
+            let tensors = try parameters.map { p in try state["\(prefix).\(p.name)"] ?? Tensor.zeros(p.shape) }
+            try broadcastFromOwners(tensors, owners: owners(parameters))
+            for (p, t) in zip(parameters, tensors) { state["\(prefix).\(p.name)"] = t }
+        }
+        return state
+    }
+
+    func broadcastFromOwners(_ tensors: [Tensor], owners: [Int]) throws {
+        try withNoGrad {
+            for r in 0 ..< worldSize {
+                let mine = tensors.indices.filter { owners[$0] == r }.map { tensors[$0] }
+                guard !mine.isEmpty else { continue }
+                let flat = try Tensor.cat(try mine.map { try $0.reshape([-1]) })  // [Σ numel]
+                try group.broadcast([flat], root: r)
+                var offset = 0
+                for t in mine {
+                    try t.copy_(try flat.narrow(0, start: offset, length: t.count).view(t.shape))
+                    offset += t.count
+                }
+            }
+        }
     }
 
     public var rank: Int { group.rank }

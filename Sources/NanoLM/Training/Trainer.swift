@@ -25,7 +25,8 @@ public final class Trainer {
     public var dataParallel: DataParallel?
     var isPrimary: Bool { dataParallel?.isPrimary ?? true }
 
-    let optimizer: AdamW
+    /// AdamW over every parameter, or over this rank's shard with ZeRO-1 (`DataParallel.shardsOptimizerState`).
+    var optimizer: AdamW!
     var state = LoopState()
 
     public init(config: TrainingConfig, model: any LanguageModel, data: any BatchSource, directory: URL) throws {
@@ -34,7 +35,6 @@ public final class Trainer {
         self.model = model
         self.data = data
         self.directory = directory
-        optimizer = try AdamW(model.parameters, options: config.optimizer)
     }
 
     var configURL: URL { directory.appendingPathComponent("config.json") }
@@ -51,6 +51,7 @@ public final class Trainer {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try JSON.write(config, to: configURL)
         }
+        optimizer = try AdamW(dataParallel?.optimizerParameters(model.parameters) ?? model.parameters, options: config.optimizer)
         let resumed = try resumeIfPossible()
         try dataParallel?.synchronize(model.parameters)
         let metrics = isPrimary ? try MetricsLog(url: metricsURL, keepingStepsThrough: resumed ? state.step : 0) : nil
@@ -73,7 +74,7 @@ public final class Trainer {
             if let dataParallel { loss = try dataParallel.average(loss) }
             if state.initialLoss == nil { state.initialLoss = loss }
             if !loss.isFinite || loss > state.initialLoss! * config.divergenceFactor {
-                try optimizer.zeroGrad()
+                for p in model.parameters { try p.value.zeroGrad() }
                 state.divergedAt = step + 1
                 state.step += 1
                 try metrics?.append(["step": step + 1, "loss": loss.isFinite ? loss : -1, "diverged": true])
@@ -84,7 +85,8 @@ public final class Trainer {
             try afterBackward?(model.parameters)
             let gradNorm = config.clipNorm > 0 ? try clipGradientNorm(model.parameters, maxNorm: config.clipNorm) : 0
             try optimizer.update(learningRate: lr)
-            try optimizer.zeroGrad()
+            try dataParallel?.gatherUpdatedParameters(model.parameters)
+            for p in model.parameters { try p.value.zeroGrad() }
 
             state.step += 1
             state.tokens += config.tokensPerStep
@@ -146,10 +148,12 @@ public final class Trainer {
     // MARK: Checkpoints
 
     func saveCheckpoint() throws {
+        // With a sharded optimizer every rank takes part in gathering the moments; rank 0 writes.
+        let optimizerState = try dataParallel?.gatherOptimizerState(optimizer, model.parameters) ?? optimizer.state()
         guard isPrimary else { return }
         var tensors: [String: Tensor] = [:]
         for (name, t) in try model.stateDict() { tensors["model.\(name)"] = t }
-        for (name, t) in try optimizer.state() { tensors["optimizer.\(name)"] = t }
+        for (name, t) in optimizerState { tensors["optimizer.\(name)"] = t }
         tensors["rng.global"] = try Torch.globalGeneratorState()
         let stateJSON = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
         try SafeTensors.save(tensors, metadata: ["nanolm.state": stateJSON], to: checkpointURL)
