@@ -17,6 +17,10 @@ public struct CounterRandom {
     var state: UInt64
 
     public init(seed: UInt64, _ counters: Int...) {
+        self.init(seed: seed, counters: counters)
+    }
+
+    public init(seed: UInt64, counters: [Int]) {
         var s = seed &* 0x9E37_79B9_7F4A_7C15
         for c in counters { s = CounterRandom.mix(s ^ (UInt64(bitPattern: Int64(c)) &+ 0x632B_E59B_D9B4_E019)) }
         state = s
@@ -39,22 +43,82 @@ public struct CounterRandom {
 
     /// Uniform in [0, 1).
     public mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+
+    /// A uniformly random permutation of 0..<n (Fisher–Yates).
+    public mutating func permutation(_ n: Int) -> [Int] {
+        var p = Array(0 ..< n)
+        if n > 1 { for i in stride(from: n - 1, to: 0, by: -1) { p.swapAt(i, next(below: i + 1)) } }
+        return p
+    }
 }
+
+// MARK: - Token streams
+
+/// A read-only sequence of token ids: an in-memory array or memory-mapped shards (``ShardSet``).
+public protocol TokenStream {
+    /// Number of tokens.
+    var count: Int { get }
+    /// Tokens [start, start + length), which must lie inside the stream.
+    func tokens(from start: Int, count length: Int) -> [Int32]
+}
+
+extension Array: TokenStream where Element == Int32 {
+    public func tokens(from start: Int, count length: Int) -> [Int32] { Array(self[start ..< start + length]) }
+}
+
+/// The ids with a special meaning to the batch builders, as the tokenizer defines them. Stored in the
+/// shard index so a shard directory is self-describing.
+public struct SpecialTokens: Codable, Equatable, Sendable {
+    /// Rows of the embedding matrix (the tokenizer's vocabulary padded to a multiple of 64).
+    public var vocabularySize: Int
+    /// `<|endoftext|>`, written between documents.
+    public var eos: Int
+    /// BERT's `[MASK]`.
+    public var mask: Int
+    /// `[PAD]`; also T5's decoder start id (as in T5, where pad = start = 0).
+    public var pad: Int
+    /// T5's sentinels in order (`<extra_id_0>`, `<extra_id_1>`, …). Empty: id vocabularySize − 1 − i,
+    /// descending from the top of the vocabulary (T5's and Hugging Face's convention).
+    public var sentinels: [Int]
+    /// MLM's random replacements are drawn uniformly from 0..<randomTokenBound, skipping special ids.
+    public var randomTokenBound: Int
+
+    public init(vocabularySize: Int, eos: Int, mask: Int, pad: Int, sentinels: [Int] = [], randomTokenBound: Int? = nil) {
+        self.vocabularySize = vocabularySize
+        self.eos = eos
+        self.mask = mask
+        self.pad = pad
+        self.sentinels = sentinels
+        self.randomTokenBound = randomTokenBound ?? vocabularySize
+    }
+
+    /// Id of sentinel number `i` (0-based).
+    public func sentinel(_ i: Int) -> Int { i < sentinels.count ? sentinels[i] : vocabularySize - 1 - i }
+
+    /// Ids never masked, replaced or drawn as random tokens.
+    public var specialIDs: Set<Int> { Set([eos, mask, pad] + sentinels) }
+}
+
+// MARK: - Causal LM
 
 /// Causal-LM batches from token streams: each row is a window of sequenceLength + 1 tokens at a
 /// position drawn from (seed, step, micro, row); inputs are its first T tokens, targets the last T.
+/// Documents are packed (EOS between them), as in GPT-2 and nanoGPT.
 public struct CausalLMBatches: BatchSource {
-    public let training: [Int32]
-    public let validation: [Int32]
+    public let training: any TokenStream
+    public let validation: any TokenStream
     public let batchSize: Int
     public let sequenceLength: Int
     public let seed: UInt64
 
     public init(training: [Int32], validation: [Int32], batchSize: Int, sequenceLength: Int, seed: UInt64) throws {
-        guard training.count > sequenceLength + 1, validation.count > sequenceLength + 1 else {
-            throw ModelError.invalidConfiguration(
-                "the data has \(training.count) training and \(validation.count) validation tokens; each needs more than sequenceLength + 1 = \(sequenceLength + 1)")
-        }
+        try self.init(trainingStream: training, validationStream: validation, batchSize: batchSize,
+                      sequenceLength: sequenceLength, seed: seed)
+    }
+
+    public init(trainingStream training: any TokenStream, validationStream validation: any TokenStream,
+                batchSize: Int, sequenceLength: Int, seed: UInt64) throws {
+        try checkStreams(training, validation, window: sequenceLength + 1, objective: "causal LM")
         self.training = training
         self.validation = validation
         self.batchSize = batchSize
@@ -70,19 +134,250 @@ public struct CausalLMBatches: BatchSource {
         try batch(from: validation, random: CounterRandom(seed: seed, 1, index))
     }
 
-    func batch(from tokens: [Int32], random: CounterRandom) throws -> Batch {
+    func batch(from tokens: any TokenStream, random: CounterRandom) throws -> Batch {
         var random = random
         let t = sequenceLength
         var inputs = [Int64](repeating: 0, count: batchSize * t)
         var targets = [Int64](repeating: 0, count: batchSize * t)
         for row in 0 ..< batchSize {
             let start = random.next(below: tokens.count - t)
+            let window = tokens.tokens(from: start, count: t + 1)
             for j in 0 ..< t {
-                inputs[row * t + j] = Int64(tokens[start + j])
-                targets[row * t + j] = Int64(tokens[start + j + 1])
+                inputs[row * t + j] = Int64(window[j])
+                targets[row * t + j] = Int64(window[j + 1])
             }
         }
         return Batch(inputs: try Tensor(inputs, shape: [batchSize, t]),     // [B, T]
                      targets: try Tensor(targets, shape: [batchSize, t]))   // [B, T]
     }
+}
+
+func checkStreams(_ training: any TokenStream, _ validation: any TokenStream, window: Int, objective: String) throws {
+    guard training.count > window, validation.count > window else {
+        throw ModelError.invalidConfiguration(
+            "the data has \(training.count) training and \(validation.count) validation tokens; \(objective) windows of \(window) tokens need more than that in each split")
+    }
+}
+
+// MARK: - BERT masked LM
+
+/// BERT's masked-LM batches: each row is a window of `sequenceLength` tokens; every non-special token is
+/// selected with probability `maskProbability` (0.15, the paper's mlm_probability); a selected token
+/// becomes `[MASK]` 80% of the time, a random token 10%, and stays itself 10% (Devlin et al. 2019, as in
+/// Hugging Face's DataCollatorForLanguageModeling). Targets hold the original id at selected positions
+/// and ``Batch/ignoreIndex`` elsewhere.
+public struct MaskedLMBatches: BatchSource {
+    public let training: any TokenStream
+    public let validation: any TokenStream
+    public let batchSize: Int
+    public let sequenceLength: Int
+    public let seed: UInt64
+    public let special: SpecialTokens
+    public let maskProbability: Double
+    let specialIDs: Set<Int>
+
+    public init(training: any TokenStream, validation: any TokenStream, batchSize: Int, sequenceLength: Int,
+                seed: UInt64, special: SpecialTokens, maskProbability: Double = 0.15) throws {
+        try checkStreams(training, validation, window: sequenceLength, objective: "masked LM")
+        guard maskProbability > 0, maskProbability < 1 else {
+            throw ModelError.invalidConfiguration("maskProbability is \(maskProbability); it must lie in (0, 1)")
+        }
+        self.training = training
+        self.validation = validation
+        self.batchSize = batchSize
+        self.sequenceLength = sequenceLength
+        self.seed = seed
+        self.special = special
+        self.maskProbability = maskProbability
+        specialIDs = special.specialIDs
+    }
+
+    public func trainingBatch(step: Int, micro: Int) throws -> Batch {
+        try batch(from: training, random: CounterRandom(seed: seed, 0, step, micro))
+    }
+
+    public func validationBatch(_ index: Int) throws -> Batch {
+        try batch(from: validation, random: CounterRandom(seed: seed, 1, index))
+    }
+
+    func batch(from tokens: any TokenStream, random: CounterRandom) throws -> Batch {
+        var random = random
+        let t = sequenceLength
+        var inputs = [Int64](repeating: 0, count: batchSize * t)
+        var targets = [Int64](repeating: Int64(Batch.ignoreIndex), count: batchSize * t)
+        for row in 0 ..< batchSize {
+            let window = tokens.tokens(from: random.next(below: tokens.count - t + 1), count: t)
+            for j in 0 ..< t {
+                let id = Int(window[j])
+                var input = id
+                // One draw decides selection, then one decides the replacement, whatever the token:
+                // the stream of draws per row does not depend on the token ids.
+                let selected = random.nextUnit() < maskProbability
+                let action = random.nextUnit()
+                let replacement = randomToken(&random)
+                if selected && !specialIDs.contains(id) {
+                    targets[row * t + j] = Int64(id)
+                    if action < 0.8 { input = special.mask } else if action < 0.9 { input = replacement }
+                }
+                inputs[row * t + j] = Int64(input)
+            }
+        }
+        return Batch(inputs: try Tensor(inputs, shape: [batchSize, t]),     // [B, T]
+                     targets: try Tensor(targets, shape: [batchSize, t]))   // [B, T], −100 unless selected
+    }
+
+    func randomToken(_ random: inout CounterRandom) -> Int {
+        while true {
+            let id = random.next(below: special.randomTokenBound)
+            if !specialIDs.contains(id) { return id }
+        }
+    }
+}
+
+// MARK: - T5 span corruption
+
+/// T5's span corruption (Raffel et al. 2020, `t5.data.preprocessors.span_corruption`): a window of
+/// `rawLength` tokens is split into alternating non-noise and noise spans (noise density 0.15, mean noise
+/// span length 3, the paper's Appendix C); the encoder input keeps the non-noise tokens with one sentinel
+/// per noise span, then EOS; the target is each sentinel followed by its span, then EOS. The decoder
+/// input is the target shifted right behind the start id (``SpecialTokens/pad``).
+public struct SpanCorruptionBatches: BatchSource {
+    public let training: any TokenStream
+    public let validation: any TokenStream
+    public let batchSize: Int
+    /// Encoder input length (the paper's input_length, 512).
+    public let inputLength: Int
+    /// Raw tokens consumed per row and the target length, from ``spanCorruptionLengths(inputLength:noiseDensity:meanNoiseSpanLength:)``.
+    public let rawLength: Int
+    public let targetLength: Int
+    public let seed: UInt64
+    public let special: SpecialTokens
+    public let noiseDensity: Double
+    public let meanNoiseSpanLength: Double
+
+    public init(training: any TokenStream, validation: any TokenStream, batchSize: Int, inputLength: Int,
+                seed: UInt64, special: SpecialTokens, noiseDensity: Double = 0.15, meanNoiseSpanLength: Double = 3) throws {
+        guard noiseDensity > 0, noiseDensity < 1, meanNoiseSpanLength >= 1, inputLength >= 4 else {
+            throw ModelError.invalidConfiguration(
+                "span corruption needs 0 < noiseDensity < 1, meanNoiseSpanLength ≥ 1 and inputLength ≥ 4 (got \(noiseDensity), \(meanNoiseSpanLength), \(inputLength))")
+        }
+        let (raw, target) = spanCorruptionLengths(inputLength: inputLength, noiseDensity: noiseDensity,
+                                                  meanNoiseSpanLength: meanNoiseSpanLength)
+        try checkStreams(training, validation, window: raw, objective: "span-corruption")
+        self.training = training
+        self.validation = validation
+        self.batchSize = batchSize
+        self.inputLength = inputLength
+        self.rawLength = raw
+        self.targetLength = target
+        self.seed = seed
+        self.special = special
+        self.noiseDensity = noiseDensity
+        self.meanNoiseSpanLength = meanNoiseSpanLength
+    }
+
+    public func trainingBatch(step: Int, micro: Int) throws -> Batch {
+        try batch(from: training, random: CounterRandom(seed: seed, 0, step, micro))
+    }
+
+    public func validationBatch(_ index: Int) throws -> Batch {
+        try batch(from: validation, random: CounterRandom(seed: seed, 1, index))
+    }
+
+    func batch(from tokens: any TokenStream, random: CounterRandom) throws -> Batch {
+        var random = random
+        let b = batchSize, ti = inputLength, tt = targetLength
+        var inputs = [Int64](repeating: Int64(special.pad), count: b * ti)
+        var targets = [Int64](repeating: Int64(Batch.ignoreIndex), count: b * tt)
+        var decoderInputs = [Int64](repeating: Int64(special.pad), count: b * tt)
+        for row in 0 ..< b {
+            let window = tokens.tokens(from: random.next(below: tokens.count - rawLength + 1), count: rawLength)
+            let noise = randomSpansNoiseMask(length: rawLength, noiseDensity: noiseDensity,
+                                             meanNoiseSpanLength: meanNoiseSpanLength, random: &random)
+            var input: [Int64] = [], target: [Int64] = []
+            input.reserveCapacity(ti); target.reserveCapacity(tt)
+            var spans = 0
+            for j in 0 ..< rawLength {
+                if noise[j] {
+                    if j == 0 || !noise[j - 1] {
+                        input.append(Int64(special.sentinel(spans)))
+                        target.append(Int64(special.sentinel(spans)))
+                        spans += 1
+                    }
+                    target.append(Int64(window[j]))
+                } else {
+                    input.append(Int64(window[j]))
+                }
+            }
+            input.append(Int64(special.eos))
+            target.append(Int64(special.eos))
+            // By construction of the lengths these fit exactly; never write past a row.
+            for (j, v) in input.prefix(ti).enumerated() { inputs[row * ti + j] = v }
+            for (j, v) in target.prefix(tt).enumerated() {
+                targets[row * tt + j] = v
+                if j + 1 < tt { decoderInputs[row * tt + j + 1] = v }
+            }
+        }
+        return Batch(inputs: try Tensor(inputs, shape: [b, ti]),                   // [B, T_in]
+                     targets: try Tensor(targets, shape: [b, tt]),                 // [B, T_out]
+                     decoderInputs: try Tensor(decoderInputs, shape: [b, tt]))     // [B, T_out], start id first
+    }
+}
+
+/// T5's `random_spans_helper`: the raw token count whose corrupted encoder input is exactly
+/// `inputLength` long (non-noise tokens + one sentinel per span + EOS), and the resulting target length
+/// (noise tokens + one sentinel per span + EOS). inputLength 512 at (0.15, 3) gives (568, 114).
+public func spanCorruptionLengths(inputLength: Int, noiseDensity: Double = 0.15,
+                                  meanNoiseSpanLength: Double = 3) -> (raw: Int, target: Int) {
+    func lengths(_ tokens: Int) -> (inputs: Int, targets: Int) {
+        let noise = Int((Double(tokens) * noiseDensity).rounded(.toNearestOrEven))
+        let spans = Int((Double(noise) / meanNoiseSpanLength).rounded(.toNearestOrEven))
+        return (tokens - noise + spans + 1, noise + spans + 1)
+    }
+    var tokens = inputLength
+    while lengths(tokens + 1).inputs <= inputLength { tokens += 1 }
+    var targets = lengths(tokens).targets
+    if noiseDensity == 0.5 && targets > inputLength { tokens -= 1; targets -= 1 }  // T5's own adjustment
+    return (tokens, targets)
+}
+
+/// T5's `random_spans_noise_mask`: exactly round(length · density) noise tokens in
+/// round(noise / meanSpan) spans; span lengths are a uniformly random composition; the mask starts with
+/// a non-noise span and non-noise and noise spans alternate.
+public func randomSpansNoiseMask(length: Int, noiseDensity: Double, meanNoiseSpanLength: Double,
+                                 random: inout CounterRandom) -> [Bool] {
+    let n = max(length, 2)
+    var noiseTokens = Int((Double(n) * noiseDensity).rounded(.toNearestOrEven))
+    noiseTokens = min(max(noiseTokens, 1), n - 1)
+    let spans = max(Int((Double(noiseTokens) / meanNoiseSpanLength).rounded(.toNearestOrEven)), 1)
+    let nonNoiseTokens = n - noiseTokens
+    let noiseLengths = randomSegmentation(items: noiseTokens, segments: spans, random: &random)
+    let nonNoiseLengths = randomSegmentation(items: nonNoiseTokens, segments: spans, random: &random)
+    var mask: [Bool] = []
+    mask.reserveCapacity(n)
+    for s in 0 ..< spans {
+        mask += repeatElement(false, count: nonNoiseLengths[s])
+        mask += repeatElement(true, count: noiseLengths[s])
+    }
+    return Array(mask.prefix(length))
+}
+
+/// A uniformly random split of `items` into `segments` non-empty parts (segment lengths in order):
+/// choose segments − 1 of the items − 1 gaps as boundaries (selection sampling, Knuth's Algorithm S).
+func randomSegmentation(items: Int, segments: Int, random: inout CounterRandom) -> [Int] {
+    let k = min(segments, items)
+    var lengths: [Int] = []
+    lengths.reserveCapacity(segments)
+    var needed = k - 1, remaining = items - 1, current = 1
+    for _ in 0 ..< items - 1 {
+        if needed > 0 && random.next(below: remaining) < needed {
+            lengths.append(current); current = 1; needed -= 1
+        } else {
+            current += 1
+        }
+        remaining -= 1
+    }
+    lengths.append(current)
+    while lengths.count < segments { lengths.append(0) }  // only when segments > items
+    return lengths
 }
