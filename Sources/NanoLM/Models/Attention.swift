@@ -1,0 +1,90 @@
+import Foundation
+import Torch
+
+/// Multi-head scaled dot-product attention over already-projected queries, keys and values — the part
+/// GPT, Llama, BERT and T5 share. Each model owns its projections (GPT's fused `c_attn`, Llama's
+/// `q_proj`/`k_proj`/`v_proj`, BERT's `query`/`key`/`value`), so state-dict names stay each
+/// architecture's own.
+///
+/// softmax(scale · q·kᵀ + bias + mask) · v, with `scale` from ``Parametrization/attentionScale(headDim:)``
+/// (μP: multiplier / d_head; SP: 1/√d_head).
+public struct MultiHeadAttention {
+    public var heads: Int
+    public var headDim: Int
+    public var scale: Double
+    /// Position t attends to positions ≤ t (aligned to the end when keys are longer than queries).
+    public var causal: Bool
+    /// Dropout on the attention probabilities (training only).
+    public var dropout: Double
+
+    public init(heads: Int, headDim: Int, scale: Double, causal: Bool, dropout: Double = 0) {
+        self.heads = heads
+        self.headDim = headDim
+        self.scale = scale
+        self.causal = causal
+        self.dropout = dropout
+    }
+
+    /// q [B, T, H·D], k and v [B, S, H·D] → [B, T, H·D].
+    /// - bias: added to the logits, broadcastable to [B, H, T, S] (T5's relative positions, a padding
+    ///   mask as large negative values).
+    /// - rotary: rotary position embeddings applied to q and k per head (Llama).
+    /// - probe: the name under which the coordinate check records the logits (scale · q·kᵀ, before bias and mask).
+    public func callAsFunction(q: Tensor, k: Tensor, v: Tensor, bias: Tensor? = nil, rotary: RotaryEmbedding? = nil,
+                               training: Bool, probe: String? = nil) throws -> Tensor {
+        let (b, t, s) = (q.shape[0], q.shape[1], k.shape[1])
+        var q = try splitHeads(q)                                                // [B, H, T, D]
+        var k = try splitHeads(k)                                                // [B, H, S, D]
+        let v = try splitHeads(v)                                                // [B, H, S, D]
+        if let rotary {
+            q = try rotary(q, offset: s - t)
+            k = try rotary(k)
+        }
+        var logits = try q.matmul(k.transpose(-2, -1)) * scale                   // [B, H, T, S]
+        if let probe { try ActivationProbe.record(probe, logits) }
+        if let bias { logits = try logits + bias }
+        if causal {
+            let future = try Tensor.ones([t, s]).triu(s - t + 1).gt(0)            // [T, S], true above the diagonal
+            logits = try logits.maskedFill(future, -.infinity)
+        }
+        let weights = try logits.softmax(dim: -1).dropout(dropout, training: training)  // [B, H, T, S]
+        let y = try weights.matmul(v)                                            // [B, H, T, D]
+        return try y.transpose(1, 2).contiguous().view([b, t, heads * headDim])  // [B, T, H·D]
+    }
+
+    /// [B, T, H·D] → [B, H, T, D]
+    func splitHeads(_ x: Tensor) throws -> Tensor {
+        try x.view([x.shape[0], x.shape[1], heads, headDim]).transpose(1, 2)
+    }
+}
+
+/// Rotary position embeddings in Hugging Face's `rotate_half` convention (LlamaRotaryEmbedding):
+/// θ_i = base^(−2i/D), angle(t, i) = t·θ_i, and x ↦ x·cos + rotate_half(x)·sin with the cos/sin tables
+/// repeated over the two halves of the head: rotate_half([x₁, x₂]) = [−x₂, x₁].
+public struct RotaryEmbedding {
+    public var headDim: Int
+    public var base: Double
+
+    public init(headDim: Int, base: Double = 10_000) {
+        self.headDim = headDim
+        self.base = base
+    }
+
+    /// cos and sin tables [T, D] for positions offset ..< offset + T.
+    public func tables(length: Int, offset: Int = 0) throws -> (cos: Tensor, sin: Tensor) {
+        let half = headDim / 2
+        let inverseFrequencies = (0 ..< half).map { Float(1 / Foundation.pow(base, Double(2 * $0) / Double(headDim))) }
+        let positions = try Tensor.arange(Double(offset), Double(offset + length), dtype: .float32).unsqueeze(1)  // [T, 1]
+        let frequencies = try positions * Tensor(inverseFrequencies, shape: [1, half])                            // [T, D/2]
+        let angles = try Tensor.cat([frequencies, frequencies], dim: -1)                                           // [T, D]
+        return (try angles.cos(), try angles.sin())
+    }
+
+    /// x [B, H, T, D] rotated by its positions (offset ..< offset + T).
+    public func callAsFunction(_ x: Tensor, offset: Int = 0) throws -> Tensor {
+        let (cos, sin) = try tables(length: x.shape[2], offset: offset)
+        let half = headDim / 2
+        let rotated = try Tensor.cat([x.narrow(-1, start: half, length: half).neg(), x.narrow(-1, start: 0, length: half)], dim: -1)
+        return try x * cos + rotated * sin
+    }
+}
