@@ -45,7 +45,7 @@ public final class Trainer {
     /// Trains to `config.steps` (or until divergence or a stop request), calling `progress` after every
     /// step, and returns the summary it also writes to summary.json.
     @discardableResult
-    public func run(progress: (Progress) -> Void = { _ in }) throws -> RunSummary {
+    public func run(progress: (TrainingProgress) -> Void = { _ in }) throws -> RunSummary {
         if let threads = config.threads { Torch.threadCount = threads }
         if isPrimary {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -106,7 +106,7 @@ public final class Trainer {
                     state.recorded.append(RecordedLoss(step: state.step, trainLoss: window, validationLoss: validation))
                 }
             }
-            progress(Progress(step: state.step, totalSteps: config.steps, loss: loss, learningRate: lr,
+            progress(TrainingProgress(step: state.step, totalSteps: config.steps, loss: loss, learningRate: lr,
                               tokensPerSecond: tokensPerSecond, elapsed: state.elapsed))
 
             if try stopRequested() { status = .interrupted; break }
@@ -220,7 +220,7 @@ public struct RunSummary: Codable, Sendable {
 }
 
 /// Reported after every step.
-public struct Progress: Sendable {
+public struct TrainingProgress: Sendable {
     public var step: Int
     public var totalSteps: Int
     public var loss: Double
