@@ -187,20 +187,21 @@ public final class ShardWriter {
     /// Appends one document and the EOS after it (a document never straddles two shards).
     public func append(_ document: [Int32], domain: String) throws {
         if handle == nil || current.tokens >= tokensPerShard { try startShard() }
-        for id in document { put(id) }
-        put(Int32(eos))
+        switch dtype {
+        case .uint16:
+            var words = document.map { UInt16(truncatingIfNeeded: $0).littleEndian }
+            words.append(UInt16(truncatingIfNeeded: eos).littleEndian)
+            words.withUnsafeBytes { buffer.append(contentsOf: $0) }
+        case .uint32:
+            var words = document.map { UInt32(bitPattern: $0).littleEndian }
+            words.append(UInt32(truncatingIfNeeded: eos).littleEndian)
+            words.withUnsafeBytes { buffer.append(contentsOf: $0) }
+        }
         current.tokens += document.count + 1
         current.documents += 1
         tokensPerDomain[domain, default: 0] += document.count + 1
         documentsPerDomain[domain, default: 0] += 1
         if buffer.count >= 1 << 20 { try flush() }
-    }
-
-    func put(_ id: Int32) {
-        switch dtype {
-        case .uint16: withUnsafeBytes(of: UInt16(truncatingIfNeeded: id).littleEndian) { buffer.append(contentsOf: $0) }
-        case .uint32: withUnsafeBytes(of: UInt32(bitPattern: id).littleEndian) { buffer.append(contentsOf: $0) }
-        }
     }
 
     func flush() throws {

@@ -55,7 +55,11 @@ public final class TrackBuilder {
         // 1. Encode.
         var encoded: [Encoded] = []
         for (d, domain) in track.domains.enumerated() {
-            let e = try encode(domain, into: temp.appendingPathComponent("domain-\(d).i32"))
+            let e: Encoded
+            do { e = try encode(domain, into: temp.appendingPathComponent("domain-\(d).i32")) } catch let TrackError.source(file, reason) {
+                throw TrackError.source(file: file, reason: "\(reason) (domain \(domain.name)"
+                    + (track.packages.map { "; the \(track.name) track reads Debian packages: apt-get install \($0.joined(separator: " "))" } ?? "") + ")")
+            }
             guard e.documents > 0 else {
                 throw TrackError.noData(domain: domain.name, reason: "its sources yield no documents"
                     + (e.skipped.count > 0 ? " (\(e.skipped.count) skipped; first: \(e.skipped.first!))" : "")
@@ -180,6 +184,7 @@ public final class TrackBuilder {
         let started = Date()
         var lastReport = started
         let codec = self.codec
+        var html = false
         func flush() throws {
             guard !batch.isEmpty else { return }
             let docs = batch
@@ -189,11 +194,12 @@ public final class TrackBuilder {
                 let slots = UncheckedSendable(slots)
                 DispatchQueue.concurrentPerform(iterations: pieces) { p in
                     var i = p
-                    while i < docs.count { slots.value[i] = codec.encode(docs[i]); i += pieces }
+                    while i < docs.count { slots.value[i] = codec.encode(html ? htmlToText(docs[i]) : docs[i]); i += pieces }
                 }
             }
             var data = Data()
             for ids in encoded {
+                if ids.isEmpty { result.skipped.skip("\(domain.name)", "a document with no text"); continue }
                 ids.withUnsafeBufferPointer { data.append(UnsafeBufferPointer(start: UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: UInt8.self), count: $0.count * 4)) }
                 result.offsets.append(result.offsets.last! + ids.count)
             }
@@ -208,7 +214,11 @@ public final class TrackBuilder {
         }
         for source in domain.sources {
             var skipped = SkipCounter()
-            try reader.documents(of: source, skipped: &skipped) { text in
+            // HTML is converted to text in the parallel encoding step, not while reading.
+            var raw = source
+            html = source.format == .html && source.split != .paragraphs
+            if html { raw.format = .text }
+            try reader.documents(of: raw, skipped: &skipped) { text in
                 let ids = text.utf8.count
                 guard ids > 0 else { return }
                 batch.append(text)
@@ -220,7 +230,6 @@ public final class TrackBuilder {
             result.skipped.merge(skipped)
         }
         try flush()
-        // Empty encodings (whitespace-only documents) are documents of length 0; keep them: they cost one EOS.
         progress("[data] \(domain.name): \(result.documents) documents, \(formatCount(result.tokens)) tokens from \(formatCount(bytesRead)) bytes in \(String(format: "%.1f", Date().timeIntervalSince(started))) s"
                  + (result.skipped.count > 0 ? "; skipped \(result.skipped.count) (first: \(result.skipped.first!))" : ""))
         return result
@@ -263,9 +272,11 @@ struct UncheckedSendable<T>: @unchecked Sendable {
 }
 
 func slice(_ map: Data, _ start: Int, _ end: Int) -> [Int32] {
-    map.withUnsafeBytes { raw in
-        (start ..< end).map { Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self)) }
+    var out = [Int32](repeating: 0, count: end - start)
+    out.withUnsafeMutableBytes { dst in
+        map.withUnsafeBytes { src in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[(start * 4) ..< (end * 4)])) }
     }
+    return out  // little-endian on every platform Swift and libtorch run on
 }
 
 /// 12345678 → "12.3M".
