@@ -130,8 +130,7 @@ struct DataCommand: ParsableCommand {
                     guard let t else { return nil }
                     let ids = try t.toArray(Int64.self).map { Int32(truncatingIfNeeded: $0) }
                     if codecNote != nil { return ids.map(String.init).joined(separator: " ") }
-                    // Runs of ignored targets print as "·".
-                    return ids.map { $0 == Int32(Batch.ignoreIndex) ? "·" : codec.decode([$0]) }.joined(separator: objective == .causal ? "" : "|")
+                    return render(ids, codec: codec)
                 }
                 var entry = ["inputs": try text(batch.inputs)!, "targets": try text(batch.targets)!]
                 if let d = try text(batch.decoderInputs) { entry["decoder_inputs"] = d }
@@ -148,8 +147,8 @@ struct DataCommand: ParsableCommand {
             if let codecNote { print("note: \(codecNote)") }
             for objective in DataObjective.allCases {
                 let s = samples[objective.rawValue]!
-                let title = ["causal": "causal LM (GPT, Llama)", "masked": "masked LM (BERT): | between tokens, · = no loss",
-                             "spans": "span corruption (T5): | between tokens"][objective.rawValue]!
+                let title = ["causal": "causal LM (GPT, Llama)", "masked": "masked LM (BERT); · = no loss",
+                             "spans": "span corruption (T5)"][objective.rawValue]!
                 print("\n── sample batch, \(title), step 0, seed \(seed)")
                 print("inputs:  \(s["inputs"]!.debugDescription)")
                 print("targets: \(s["targets"]!.debugDescription)")

@@ -197,6 +197,14 @@ final class TrackTests: XCTestCase {
         XCTAssertEqual(htmlToText(html), "Hello & bye\n\nAé☺ 1 < 2")
     }
 
+    func testByteCodecAndRendering() {
+        let codec = ByteCodec()
+        XCTAssertEqual(codec.special.vocabularySize % 64, 0)
+        XCTAssertEqual(codec.encode("hé"), [104, 195, 169])
+        XCTAssertEqual(codec.decode(codec.encode("hé ☺")), "hé ☺")
+        XCTAssertEqual(render([104, 195, 169, 256, 257, -100, 383, 382], codec: codec), "hé<|endoftext|>[MASK]·<extra_id_0><extra_id_1>")
+    }
+
     // MARK: track files
 
     func assertTrackError(_ json: String, mentions parts: [String], file: StaticString = #filePath, line: UInt = #line) throws {

@@ -46,13 +46,30 @@ public struct ByteCodec: TokenCodec, Sendable {
 }
 
 /// How a special id prints in decoded samples.
-func tokenName(_ id: Int, _ special: SpecialTokens) -> String {
-    if id == special.eos { return "<|endoftext|>" }
-    if id == special.mask { return "[MASK]" }
-    if id == special.pad { return "[PAD]" }
-    if id == Batch.ignoreIndex { return "·" }
-    for i in 0 ..< 100 where special.sentinel(i) == id { return "<extra_id_\(i)>" }
-    return "<\(id)>"
+func tokenName(_ id: Int, _ special: SpecialTokens) -> String { special.displayName(id) ?? "<\(id)>" }
+
+extension SpecialTokens {
+    /// `<|endoftext|>`, `[MASK]`, `[PAD]`, `<extra_id_N>`, `·` for the ignore index; nil for other ids.
+    public func displayName(_ id: Int) -> String? {
+        if id == eos { return "<|endoftext|>" }
+        if id == mask { return "[MASK]" }
+        if id == pad { return "[PAD]" }
+        if id == Batch.ignoreIndex { return "·" }
+        for i in 0 ..< max(sentinels.count, 100) where sentinel(i) == id { return "<extra_id_\(i)>" }
+        return nil
+    }
+}
+
+/// Readable text for a row of a batch: runs of ordinary ids decoded together (so multi-byte characters
+/// survive), special ids by name, ignored targets as `·`.
+public func render(_ ids: [Int32], codec: any TokenCodec) -> String {
+    var out = "", run: [Int32] = []
+    func flush() { if !run.isEmpty { out += codec.decode(run); run.removeAll() } }
+    for id in ids {
+        if let name = codec.special.displayName(Int(id)) { flush(); out += name } else { run.append(id) }
+    }
+    flush()
+    return out
 }
 
 /// Where tokenizers come from: loading one saved next to shards, and training one on a text sample.

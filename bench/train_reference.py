@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""The PyTorch peer for bench/train_speed.sh: the same nanoGPT-style GPT as nanolm's (learned positions,
+pre-LayerNorm, GELU MLP, causal attention, untied readout), trained with AdamW on random tokens.
+Prints one JSON line: tokens/s over the timed steps, and the GEMM peak measured in this process.
+
+    scripts/python.sh bench/train_reference.py --width 256 --threads 2 [--bf16]
+"""
+import argparse
+import json
+import math
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Block(nn.Module):
+    def __init__(self, w, heads):
+        super().__init__()
+        self.heads = heads
+        self.ln_1, self.ln_2 = nn.LayerNorm(w), nn.LayerNorm(w)
+        self.c_attn, self.c_proj = nn.Linear(w, 3 * w), nn.Linear(w, w)
+        self.c_fc, self.mlp_proj = nn.Linear(w, 4 * w), nn.Linear(4 * w, w)
+
+    def forward(self, x, mask):
+        b, t, w = x.shape
+        q, k, v = self.c_attn(self.ln_1(x)).split(w, dim=2)
+        q, k, v = (z.view(b, t, self.heads, w // self.heads).transpose(1, 2) for z in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = att.masked_fill(mask[:t, :t], float("-inf")).softmax(dim=-1)
+        y = (att @ v).transpose(1, 2).contiguous().view(b, t, w)
+        x = x + self.c_proj(y)
+        return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x))))
+
+
+class GPT(nn.Module):
+    def __init__(self, layers, w, vocab, seq):
+        super().__init__()
+        self.wte, self.wpe = nn.Embedding(vocab, w), nn.Embedding(seq, w)
+        self.h = nn.ModuleList(Block(w, w // 64) for _ in range(layers))
+        self.ln_f, self.lm_head = nn.LayerNorm(w), nn.Linear(w, vocab, bias=False)
+        self.register_buffer("mask", torch.ones(seq, seq, dtype=torch.bool).triu(1))
+
+    def forward(self, idx, targets):
+        x = self.wte(idx) + self.wpe(torch.arange(idx.size(1)))
+        for block in self.h:
+            x = block(x, self.mask)
+        logits = self.lm_head(self.ln_f(x))
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
+
+
+def gemm_peak(n=1024, repeats=10):
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--layers", type=int, default=4)
+    p.add_argument("--width", type=int, default=256)
+    p.add_argument("--vocab", type=int, default=8192)
+    p.add_argument("--seq", type=int, default=256)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--bf16", action="store_true")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    model = GPT(a.layers, a.width, a.vocab, a.seq)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
+    tokens = torch.randint(0, a.vocab, (a.steps + a.warmup, a.batch, a.seq + 1))
+    elapsed = 0.0
+    for step in range(a.steps + a.warmup):
+        t = time.perf_counter()
+        x, y = tokens[step, :, :-1], tokens[step, :, 1:]
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+            loss = model(x, y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        loss.item()
+        if step >= a.warmup:
+            elapsed += time.perf_counter() - t
+    params = sum(p.numel() for p in model.parameters())
+    print(json.dumps({"tokens_per_s": a.steps * a.batch * a.seq / elapsed, "parameters": params,
+                      "gemm_peak_flops": gemm_peak(), "threads": a.threads, "bf16": a.bf16}))
+
+
+if __name__ == "__main__":
+    main()
