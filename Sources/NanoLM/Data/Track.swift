@@ -330,7 +330,7 @@ func globPaths(_ pattern: String) -> [String] {
 final class ByteLines {
     let handle: FileHandle
     let process: Process?
-    let errors: Pipe?
+    let errors: URL?
     var buffer: [UInt8] = []
     var position = 0
     var eof = false
@@ -353,17 +353,22 @@ final class ByteLines {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = command
-        let out = Pipe(), err = Pipe()
+        // Standard error goes to a file: a pipe nobody reads would block a chatty program.
+        let out = Pipe()
+        let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-stderr-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let err = try FileHandle(forWritingTo: errURL)
         p.standardOutput = out
         p.standardError = err
         p.standardInput = FileHandle.nullDevice
         do { try p.run() } catch {
             throw TrackError.source(file: command.joined(separator: " "), reason: "cannot run: \(error.localizedDescription)")
         }
-        self.init(handle: out.fileHandleForReading, process: p, errors: err)
+        try? err.close()
+        self.init(handle: out.fileHandleForReading, process: p, errors: errURL)
     }
 
-    init(handle: FileHandle, process: Process?, errors: Pipe?) {
+    init(handle: FileHandle, process: Process?, errors: URL?) {
         self.handle = handle
         self.process = process
         self.errors = errors
@@ -405,13 +410,14 @@ final class ByteLines {
     }
 
     var stderrTail: String {
-        guard let errors, let data = try? errors.fileHandleForReading.readToEnd() else { return "" }
+        guard let errors, let data = try? Data(contentsOf: errors) else { return "" }
         return String(decoding: data.suffix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     func close() {
         try? handle.close()
         if let process, process.isRunning { process.terminate() }
+        if let errors { try? FileManager.default.removeItem(at: errors) }
     }
 }
 
