@@ -205,6 +205,33 @@ final class TrackTests: XCTestCase {
         XCTAssertEqual(render([104, 195, 169, 256, 257, -100, 383, 382], codec: codec), "hé<|endoftext|>[MASK]·<extra_id_0><extra_id_1>")
     }
 
+    /// Every source of the nano track exists on this machine and yields real documents (the first few
+    /// of each are read). Skipped where scripts/deps.sh has not installed the packages.
+    func testNanoTrackSourcesYieldDocuments() throws {
+        let track = BuiltinTracks.nano()
+        let missing = ["/usr/share/dictd/gcide.dict.dz", "/usr/share/doc/python3.11/html/index.html", "/usr/bin/bible",
+                       "/usr/share/doc/debian/FAQ", "/usr/share/doc/c++-annotations/cplusplus.latex.gz"]
+            .filter { !FileManager.default.fileExists(atPath: $0) }
+        try XCTSkipIf(!missing.isEmpty, "nano track packages not installed (\(missing.joined(separator: ", "))): apt-get install \(BuiltinTracks.nanoPackages.joined(separator: " "))")
+        struct Enough: Error {}
+        for domain in track.domains {
+            for source in domain.sources {
+                var skipped = SkipCounter(), docs: [String] = []
+                do {
+                    try SourceReader().documents(of: source, skipped: &skipped) { text in
+                        docs.append(text)
+                        if docs.count == 3 { throw Enough() }
+                    }
+                } catch is Enough {}
+                XCTAssertEqual(docs.count, 3, "\(domain.name): \(source.summary)")
+                for doc in docs {
+                    XCTAssertGreaterThan(doc.utf8.count, 20, "\(domain.name): \(doc.prefix(80))")
+                    XCTAssertFalse(doc.contains("<div"), "\(domain.name): HTML tags left in \(doc.prefix(80))")
+                }
+            }
+        }
+    }
+
     // MARK: track files
 
     func assertTrackError(_ json: String, mentions parts: [String], file: StaticString = #filePath, line: UInt = #line) throws {
