@@ -50,7 +50,7 @@ class GPT(nn.Module):
         return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
 
 
-def gemm_peak(n=1024, repeats=10):
+def gemm_peak(n=2048, repeats=5):
     a, b = torch.randn(n, n), torch.randn(n, n)
     a @ b
     best = float("inf")

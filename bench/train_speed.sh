@@ -41,7 +41,9 @@ import statistics as s, sys
 w, prec, setting = sys.argv[1:4]
 nl = [float(x) for x in sys.argv[4].split()]; pt = [float(x) for x in sys.argv[5].split()]
 pk = [float(x) for x in sys.argv[6].split()]; peak = s.median(pk[0::2]); params = pk[1]
-w = int(w); flops_per_token = 6 * params + 12 * 4 * w * 256  # 6N plus attention (Kaplan et al.)
+w = int(w)
+# 6 x (non-embedding parameters, lm_head included) plus attention's 12·L·w·T (Kaplan et al.)
+flops_per_token = 6 * (params - 8192 * w - 256 * w) + 12 * 4 * w * 256
 mn, mp = s.median(nl), s.median(pt)
 print(f"{w:<6} {prec:<5} {setting:<22} {mn:12.0f} {mp:12.0f} {mn/mp:7.2f} {mn*flops_per_token/peak:7.1%} {mp*flops_per_token/peak:7.1%}")
 PY
