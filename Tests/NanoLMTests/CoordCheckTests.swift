@@ -1,0 +1,38 @@
+import Foundation
+import XCTest
+import Torch
+@testable import NanoLM
+
+/// The coordinate check as a test: μP passes and SP (the negative control) fails, for GPT and Llama.
+final class CoordCheckTests: XCTestCase {
+    /// The defaults (widths 64…512, two layers, four seeds, four steps): a few seconds each.
+    func options(_ arch: Architecture, _ kind: Parametrization.Kind) -> CoordCheck.Options {
+        CoordCheck.Options(architecture: arch, parametrization: kind)
+    }
+
+    func check(_ arch: Architecture, _ kind: Parametrization.Kind, passes: Bool) throws {
+        let result = try CoordCheck.run(options(arch, kind))
+        print(result.report)
+        XCTAssertEqual(result.passed, passes, result.report)
+    }
+
+    func testGPTMuPPasses() throws { try check(.gpt, .muP, passes: true) }
+    func testGPTStandardFails() throws { try check(.gpt, .standard, passes: false) }
+    func testLlamaMuPPasses() throws { try check(.llama, .muP, passes: true) }
+    func testLlamaStandardFails() throws { try check(.llama, .standard, passes: false) }
+
+    func testSlopeIsTheLogLogGradient() {
+        XCTAssertEqual(CoordCheck.logLogSlope([64, 128, 256], [1, 2, 4])!, 1, accuracy: 1e-12)
+        XCTAssertEqual(CoordCheck.logLogSlope([64, 128, 256], [3, 3, 3])!, 0, accuracy: 1e-12)
+        XCTAssertNil(CoordCheck.logLogSlope([64, 128], [0, 1]))
+    }
+
+    func testOutputsAreWritten() throws {
+        var o = options(.gpt, .muP)
+        o.widths = [64, 128]; o.seeds = 1; o.steps = 1
+        let result = try CoordCheck.run(o)
+        XCTAssertEqual(result.csv.split(separator: "\n").count, 1 + 2 * 2 * 10, "header + widths × steps × modules")
+        XCTAssertTrue(result.svg.hasPrefix("<svg"))
+        XCTAssertTrue(result.svg.contains("transformer.h.1.mlp"))
+    }
+}
