@@ -158,6 +158,27 @@ final class ParametrizationTests: XCTestCase {
                    (2048, 3.432), (8192, 52.385)], unit: 1e9)
     }
 
+    func testAuditListsEveryTensorWithItsMultipliers() throws {
+        // GPT, 2 layers, width 256 under μP with base 64 (r = 4), τ = 2, untied: what `nanolm params --audit` prints.
+        let c = config(.gpt, width: 256)
+        let model = try makeModel(c, seed: 0)
+        let rows = c.audit(model)
+        XCTAssertEqual(rows.map(\.name), model.parameters.map(\.name))
+        let byName = Dictionary(uniqueKeysWithValues: rows.map { ($0.name, $0) })
+        let cAttn = try XCTUnwrap(byName["transformer.h.0.attn.c_attn.weight"])
+        XCTAssertEqual(cAttn.role, .hidden)
+        XCTAssertEqual(cAttn.learningRateMultiplier, 0.25)
+        XCTAssertEqual(cAttn.initStd, 0.01)
+        XCTAssertTrue(cAttn.initialization.contains("rows 0..<256 zeros"), cAttn.initialization)
+        XCTAssertTrue(cAttn.note.contains("q·k × 0.25"), cAttn.note)  // 8 / d_head 32
+        let head = try XCTUnwrap(byName["lm_head.weight"])
+        XCTAssertEqual(head.forwardMultiplier, 0.5)
+        XCTAssertEqual(head.initialization, "zeros")
+        XCTAssertEqual(byName["transformer.wte.weight"]?.learningRateMultiplier, 1)
+        let counts = try c.parameterCounts()
+        print(c.countsReport(counts: counts, flops: try c.trainingFLOPsPerToken(), audit: rows))
+    }
+
     func testTrainingFLOPsPerToken() throws {
         // GPT: 72·l·w² + 12·l·s·w + 6·V·w (Narayanan et al. without recomputation), by hand for l=2, w=128, s=64, V=512.
         let gpt = ModelConfig(architecture: .gpt, layers: 2, width: 128, vocabularySize: 512, sequenceLength: 64)

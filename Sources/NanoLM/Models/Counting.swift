@@ -86,3 +86,97 @@ extension Module {
         name.hasSuffix("wpe.weight") || name.hasSuffix("position_embeddings.weight")
     }
 }
+
+/// One line of `nanolm params --audit`: a tensor and every μP multiplier that touches it.
+public struct ParameterAuditRow: Codable, Sendable {
+    public var name: String
+    public var role: ParameterRole
+    public var shape: [Int]
+    /// How it is initialised, e.g. "N(0, 0.01²)", "zeros", "ones", with zeroed query rows noted.
+    public var initialization: String
+    public var initStd: Double
+    /// Factor on the base learning rate l (l/r for hidden tensors under μP).
+    public var learningRateMultiplier: Double
+    /// Factor on the tensor's output in the forward pass (τ/r for the readout under μP; 1 elsewhere).
+    public var forwardMultiplier: Double
+    public var note: String
+}
+
+extension ModelConfig {
+    /// Every tensor of a built model with its role, shape, initialisation and multipliers. The roles
+    /// come from the model's own declaration (a ``Parameter`` cannot exist without one).
+    public func audit(_ model: any LanguageModel) -> [ParameterAuditRow] {
+        let output = parametrization.outputMultiplier(width: width, hyper: hyper)
+        let tiedName = architecture == .llama ? "model.embed_tokens.weight" : "transformer.wte.weight"
+        return model.parameters.map { p in
+            var initialization = p.initialization.description
+            var note = ""
+            if let rows = p.queryRows, parametrization.zeroQuery {
+                initialization = rows.count == p.shape[0] ? "zeros" : initialization + ", rows \(rows.lowerBound)..<\(rows.upperBound) zeros"
+                note = "zero query"
+            }
+            var forward = 1.0
+            if p.role == .output { forward = output; note = "logits × τ/r" + (parametrization.zeroReadout ? ", zero readout" : "") }
+            if tiedEmbeddings && p.name == tiedName { note = "tied readout: logits × \(String(format: "%.4g", output))" }
+            if p.queryRows != nil || p.name.contains("k_proj") {
+                note += (note.isEmpty ? "" : "; ") + "q·k × \(String(format: "%.4g", parametrization.attentionScale(headDim: headDim)))"
+            }
+            return ParameterAuditRow(name: p.name, role: p.role, shape: p.shape, initialization: initialization,
+                                     initStd: p.initialization.std, learningRateMultiplier: p.learningRateMultiplier,
+                                     forwardMultiplier: forward, note: note)
+        }
+    }
+}
+
+extension ModelConfig {
+    /// The text `nanolm params` prints: counts by part, FLOPs per token, and the audit table if given.
+    public func countsReport(counts: ParameterCounts, flops: Double, audit rows: [ParameterAuditRow]?) -> String {
+        var out: [String] = []
+        func print(_ line: String) { out.append(line) }
+        let (config, arch, vocab, tied, p) = (self, architecture, vocabularySize, tiedEmbeddings, parametrization)
+        print("\(arch.rawValue): \(layers) layers, width \(width) (\(config.heads) heads of \(headDim)), MLP \(config.ffnWidth), vocabulary \(vocab), sequence \(sequenceLength), \(tied ? "tied" : "untied") readout")
+        print(p.kind == .muP ? "μP, base width \(p.baseWidth) (r = \(format(p.widthRatio(width))))" : "SP")
+        let lines: [(String, Int, String)] = [
+            ("token embedding", counts.tokenEmbedding, tied ? "also the readout" : ""),
+            ("position embedding", counts.positionEmbedding, counts.positionEmbedding > 0 ? "not in C" : ""),
+            ("blocks", counts.blocks, ""),
+            ("final norm", counts.head, ""),
+            ("readout", counts.readout, tied ? "tied" : ""),
+            ("total", counts.total, ""),
+            ("non-embedding", counts.nonEmbedding, "Kaplan's N"),
+        ]
+        print("parameters, μScaling's C: \(grouped(counts.scaling)) (\(humanized(counts.scaling)))")
+        for (label, value, note) in lines {
+            print("  " + label.padding(toLength: 20, withPad: " ", startingAt: 0)
+                  + grouped(value).leftPadded(16) + (note.isEmpty ? "" : "  \(note)"))
+        }
+        print("training FLOPs per token: \(String(format: "%.4g", flops)) (all matrix products × 3; no recomputation)")
+        if let rows {
+            print("")
+            let header = ["name", "role", "shape", "init", "lr ×", "forward ×", "note"]
+            let table = rows.map { r in
+                [r.name, r.role.rawValue, r.shape.map(String.init).joined(separator: "×"), r.initialization,
+                 format(r.learningRateMultiplier), format(r.forwardMultiplier), r.note]
+            }
+            let widths = header.indices.map { i in ([header[i]] + table.map { $0[i] }).map(\.count).max()! }
+            for row in [header] + table {
+                let line = row.indices.map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                print(String(line.reversed().drop { $0 == " " }.reversed()))
+            }
+            print("\(rows.count) tensors, every one with a role (hidden: \(rows.filter { $0.role == .hidden }.count), input: \(rows.filter { $0.role == .input }.count), output: \(rows.filter { $0.role == .output }.count), vector: \(rows.filter { $0.role == .vector }.count))")
+        }
+        return out.joined(separator: "\n")
+    }
+}
+
+private func format(_ x: Double) -> String { String(format: "%.4g", x) }
+private func grouped(_ n: Int) -> String {
+    let digits = Array(String(n))
+    return String(digits.enumerated().flatMap { i, c in (i > 0 && (digits.count - i) % 3 == 0) ? [",", c] : [c] })
+}
+private func humanized(_ n: Int) -> String {
+    n >= 1_000_000_000 ? String(format: "%.3f B", Double(n) / 1e9) : String(format: "%.2f M", Double(n) / 1e6)
+}
+private extension String {
+    func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+}
