@@ -57,9 +57,9 @@ struct CoordCheck: ParsableCommand {
             options.learningRate = lr
             options.tolerance = tolerance
             let stem = "coord_\(arch.rawValue)_\(kind == .muP ? "mup" : "sp")"
-            let result = try NanoLM.CoordCheck.run(options) { line in
+            let result = try NanoLM.CoordCheck.run(options, progress: { line in
                 if !json { FileHandle.standardError.write(Data("  \(kind == .muP ? "μP" : "SP") \(line)\n".utf8)) }
-            }
+            })
             try result.csv.write(to: directory.appendingPathComponent("\(stem).csv"), atomically: true, encoding: .utf8)
             try result.svg.write(to: directory.appendingPathComponent("\(stem).svg"), atomically: true, encoding: .utf8)
             if !json {

@@ -21,6 +21,16 @@ final class CoordCheckTests: XCTestCase {
     func testLlamaMuPPasses() throws { try check(.llama, .muP, passes: true) }
     func testLlamaStandardFails() throws { try check(.llama, .standard, passes: false) }
 
+    /// The bug the issue names in the paper's released GPT code: μP init and multipliers, but hidden
+    /// tensors train at l instead of l/r. The check must catch it.
+    func testMuPWithoutHiddenLearningRateScalingFails() throws {
+        let result = try CoordCheck.run(options(.gpt, .muP), prepare: { model in
+            for p in model.parameters { p.learningRateMultiplier = 1 }
+        })
+        print(result.report)
+        XCTAssertFalse(result.passed, result.report)
+    }
+
     func testSlopeIsTheLogLogGradient() {
         XCTAssertEqual(CoordCheck.logLogSlope([64, 128, 256], [1, 2, 4])!, 1, accuracy: 1e-12)
         XCTAssertEqual(CoordCheck.logLogSlope([64, 128, 256], [3, 3, 3])!, 0, accuracy: 1e-12)

@@ -106,7 +106,9 @@ public enum CoordCheck {
     }
 
     /// Runs the check; `progress` gets one line per (width, seed).
-    public static func run(_ options: Options, progress: (String) -> Void = { _ in }) throws -> Result {
+    /// `prepare` sees each freshly built model before training (tests use it to plant μP bugs).
+    public static func run(_ options: Options, prepare: (any LanguageModel) throws -> Void = { _ in },
+                           progress: (String) -> Void = { _ in }) throws -> Result {
         guard options.widths.count >= 2 else { throw ModelError.invalidConfiguration("coordinate check needs at least two widths") }
         // (width, step, module) → sums over seeds
         var sums: [String: (Int, Int, String, Double, Double)] = [:]
@@ -115,6 +117,7 @@ public enum CoordCheck {
             let config = options.config(width: width)
             for seed in 0 ..< options.seeds {
                 let model = try makeModel(config, seed: UInt64(1000 + seed))
+                try prepare(model)
                 // The same batch at every width: it depends on the seed only.
                 let tokens = try Tensor.randint(0, options.vocabularySize, [options.batchSize, options.sequenceLength + 1],
                                                 generator: Generator(seed: UInt64(seed)))
