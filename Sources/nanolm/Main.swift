@@ -13,6 +13,6 @@ struct Main: ParsableCommand {
             count C, and extrapolate to the target width.
             """,
         version: NanoLMInfo.version,
-        subcommands: [Train.self, DataCommand.self, Fit.self, Predict.self, Cost.self, Demo.self]
+        subcommands: [Train.self, DataCommand.self, Params.self, CoordCheck.self, Fit.self, Predict.self, Cost.self, Demo.self]
     )
 }
