@@ -40,17 +40,28 @@ public struct MultiHeadAttention {
             q = try rotary(q, offset: s - t)
             k = try rotary(k)
         }
-        var logits = try q.matmul(k.transpose(-2, -1)) * scale                   // [B, H, T, S]
+        // The scale goes on q ([B, H, T, D]) rather than on the logits ([B, H, T, S]): fewer elements.
+        var logits = try (q * scale).matmul(k.transpose(-2, -1))                 // [B, H, T, S]
         if let probe { try ActivationProbe.record(probe, logits) }
         if let bias { logits = try logits + bias }
-        if causal {
-            let future = try Tensor.ones([t, s]).triu(s - t + 1).gt(0)            // [T, S], true above the diagonal
-            logits = try logits.maskedFill(future, -.infinity)
-        }
+        if causal { logits = try logits.maskedFill(causalMask(queries: t, keys: s), -.infinity) }
         let weights = try logits.softmax(dim: -1).dropout(dropout, training: training)  // [B, H, T, S]
         let y = try weights.matmul(v)                                            // [B, H, T, D]
         return try y.transpose(1, 2).contiguous().view([b, t, heads * headDim])  // [B, T, H·D]
     }
+
+    /// [T, S] booleans, true above the diagonal (the future), cached per shape.
+    func causalMask(queries t: Int, keys s: Int) throws -> Tensor {
+        let key = [t, s]
+        MultiHeadAttention.lock.lock()
+        defer { MultiHeadAttention.lock.unlock() }
+        if let mask = MultiHeadAttention.masks[key] { return mask }
+        let mask = try Tensor.ones([t, s]).triu(s - t + 1).gt(0)
+        MultiHeadAttention.masks[key] = mask
+        return mask
+    }
+    nonisolated(unsafe) static var masks: [[Int]: Tensor] = [:]
+    static let lock = NSLock()
 
     /// [B, T, H·D] → [B, H, T, D]
     func splitHeads(_ x: Tensor) throws -> Tensor {

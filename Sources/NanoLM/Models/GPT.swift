@@ -47,7 +47,9 @@ public final class GPT: LanguageModel {
         try ActivationProbe.record("transformer.wte+wpe", x)
         for block in blocks { x = try block(x, training: training) }
         x = try lnF(x)
-        let logits = try (lmHead.map { try $0(x) } ?? x.linear(wte.weight.value)) * outputMultiplier  // [B, T, V]
+        // τ/r applied to x [B, T, W] before the readout: the same logits, V/W times fewer multiplies.
+        if outputMultiplier != 1 { x = try x * outputMultiplier }
+        let logits = try lmHead.map { try $0(x) } ?? x.linear(wte.weight.value)  // [B, T, V]
         try ActivationProbe.record("lm_head", logits)
         return logits
     }
