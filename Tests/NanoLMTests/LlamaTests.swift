@@ -25,6 +25,19 @@ final class LlamaTests: XCTestCase {
         XCTAssertTrue(model.parameters.allSatisfy { !$0.name.hasSuffix(".bias") }, "Llama has no biases")
     }
 
+    func testBFloat16AutocastStaysCloseToFloat32() throws {
+        // The trainer's --autocast path: same loss to bf16 precision, gradients reach every parameter.
+        for arch in [Architecture.gpt, .llama] {
+            let golden = try ModelGolden(arch == .gpt ? "gpt" : "llama")
+            let model = try makeModel(ModelGolden.config(arch, tied: false), seed: 0)
+            try model.load(golden.weights, from: "golden")
+            let loss = try withAutocast(.bfloat16) { try model.loss(golden.batch, training: true) }
+            XCTAssertEqual(try loss.item(), try golden.tensors["loss"]!.item(), accuracy: 0.05, "\(arch)")
+            try loss.backward()
+            XCTAssertTrue(model.parameters.allSatisfy { $0.value.grad != nil }, "\(arch)")
+        }
+    }
+
     func testRotaryIsARotationThatDependsOnlyOnRelativePosition() throws {
         // ⟨R(m)q, R(n)k⟩ depends only on m − n; and rotation keeps norms.
         let rotary = RotaryEmbedding(headDim: 8)
