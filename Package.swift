@@ -38,6 +38,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),   // study state (SQLite)
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),         // YAML study and track files
     ],
     targets: [
         // The C shim over libtorch: C++ inside, a plain C header outside. No exception crosses it.
@@ -51,7 +53,10 @@ let package = Package(
         // Scaling-law fits, predictions and cost: pure Swift, no libtorch.
         .target(name: "ScalingLaws"),
         // Models, training, data and the study.
-        .target(name: "NanoLM", dependencies: ["Torch", "ScalingLaws"]),
+        .target(
+            name: "NanoLM",
+            dependencies: ["Torch", "ScalingLaws", .product(name: "GRDB", package: "GRDB.swift"), "Yams"]
+        ),
         // The command-line tool.
         .executableTarget(
             name: "nanolm",

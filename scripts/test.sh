@@ -11,8 +11,9 @@ swift test --disable-swift-testing 2>&1 | tee "$log" | grep -vE "^\[[0-9]+/[0-9]
 status=${PIPESTATUS[0]}
 set -e
 # A plain closing line: the counts of the last "Executed N tests, with M failures" line.
-summary=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -1)
+summary=$(grep -E "Executed [0-9]+ tests?, with .*[0-9]+ failures?" "$log" | tail -1)
 executed=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
-failed=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$summary")
-if [ -n "$summary" ]; then echo "tests: $((executed - failed)) passed, $failed failed"; fi
+failed=$(sed -E 's/.* ([0-9]+) failures?.*/\1/' <<<"$summary")
+skipped=$(grep -oE "[0-9]+ tests? skipped" <<<"$summary" | grep -oE "^[0-9]+" || echo 0)
+if [ -n "$summary" ]; then echo "tests: $((executed - failed - skipped)) passed, $failed failed, $skipped skipped"; fi
 [ "$status" -eq 0 ] && [ -n "$summary" ] || { echo "error: swift test failed (exit $status); see $log" >&2; exit 1; }

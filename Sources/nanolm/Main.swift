@@ -13,6 +13,7 @@ struct Main: ParsableCommand {
             count C, and extrapolate to the target width.
             """,
         version: NanoLMInfo.version,
-        subcommands: [Train.self, DataCommand.self, Params.self, CoordCheck.self, Fit.self, Predict.self, Cost.self, Demo.self]
+        subcommands: [Study.self, Train.self, DataCommand.self, TokenizerCommand.self, Params.self, CoordCheck.self,
+                      Fit.self, Predict.self, Cost.self, Eval.self, Demo.self]
     )
 }
