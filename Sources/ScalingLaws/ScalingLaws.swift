@@ -1,2 +1,0 @@
-// Placeholder: scaling-law fits land here.
-public enum ScalingLawsInfo {}
