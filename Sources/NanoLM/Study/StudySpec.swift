@@ -1,0 +1,188 @@
+import Foundation
+import Yams
+
+/// A μScaling study file (YAML or JSON; docs/STUDY.md): the designs to compare, the μP base width and
+/// hyperparameter grid, the proxy and target widths, the training budget and the data.
+public struct StudySpec: Codable, Hashable, Sendable {
+    /// One model design: everything but width, which the study varies.
+    public struct Design: Codable, Hashable, Sendable {
+        public var name: String
+        public var architecture: Architecture
+        public var layers: Int
+        public var ffnRatio: Double?
+        public var headDim: Int?
+        public var tiedEmbeddings: Bool?
+        public var dropout: Double?
+    }
+    /// The μTransferable hyperparameters searched at the base width (every combination is a run).
+    public struct Grid: Codable, Hashable, Sendable {
+        public var learningRates: [Double]
+        public var initStds: [Double]?
+        public var outputMultipliers: [Double]?
+    }
+    /// Every run of the study trains with this budget (only the width and the hyperparameters change).
+    public struct Budget: Codable, Hashable, Sendable {
+        public var steps: Int
+        public var batchSize: Int
+        public var sequenceLength: Int
+        public var warmupSteps: Int?
+        public var decay: Schedule.Decay?
+        /// Mean training loss over this many steps before the last step is the loss that is fitted.
+        public var lossWindow: Int?
+        /// Checkpoint every this many steps, so a killed study loses at most this much of a run.
+        public var checkpointEvery: Int?
+        public var weightDecay: Double?
+        public var autocast: Bool?
+    }
+    public struct Options: Codable, Hashable, Sendable {
+        /// Grid points whose loss is within this fraction of the best form the basin (default 0.01).
+        public var basinTolerance: Double?
+        /// Train each proxy at every basin point and fit the mean loss (paper Appendix A, for tiny proxies).
+        public var averageBasin: Bool?
+        /// Also train the target, to compare the prediction with the truth (default true).
+        public var trainTarget: Bool?
+        /// Largest proxies held out by the backtest (default 1; 0 turns it off).
+        public var backtest: Int?
+        /// Interval level of predictions (default 0.95).
+        public var level: Double?
+    }
+
+    public var name: String
+    /// A directory made by `nanolm data build`, or "synthetic"; relative paths are relative to the study file.
+    public var data: String
+    /// Vocabulary size when `data` is synthetic (otherwise the data's tokenizer decides).
+    public var vocabularySize: Int?
+    public var baseWidth: Int
+    public var designs: [Design]
+    public var grid: Grid
+    public var proxyWidths: [Int]
+    public var targetWidth: Int
+    public var budget: Budget
+    public var seed: UInt64?
+    public var dataSeed: UInt64?
+    public var options: Options?
+
+    /// The keys each part of the file may use: a misspelt key is an error, not a silently ignored line.
+    static let allowedKeys: [String: Set<String>] = [
+        "": ["name", "data", "vocabularySize", "baseWidth", "designs", "grid", "proxyWidths", "targetWidth", "budget",
+             "seed", "dataSeed", "options"],
+        "designs": ["name", "architecture", "layers", "ffnRatio", "headDim", "tiedEmbeddings", "dropout"],
+        "grid": ["learningRates", "initStds", "outputMultipliers"],
+        "budget": ["steps", "batchSize", "sequenceLength", "warmupSteps", "decay", "lossWindow", "checkpointEvery",
+                   "weightDecay", "autocast"],
+        "options": ["basinTolerance", "averageBasin", "trainTarget", "backtest", "level"],
+    ]
+
+    /// Reads a study file; errors name the file and the field.
+    public static func load(_ url: URL) throws -> StudySpec {
+        let path = url.path
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw StudyError.invalidFile(path, "cannot read the file (does it exist?)")
+        }
+        let object: Any?
+        do { object = try Yams.load(yaml: text) } catch {
+            throw StudyError.invalidFile(path, "not valid YAML or JSON: \(error)")
+        }
+        guard let root = object as? [String: Any] else { throw StudyError.invalidFile(path, "expected a mapping of fields at the top") }
+        try checkKeys(root, section: "", path: path)
+        for (section, value) in root {
+            if let map = value as? [String: Any], allowedKeys[section] != nil { try checkKeys(map, section: section, path: path) }
+            if let list = value as? [[String: Any]], section == "designs" {
+                for (i, d) in list.enumerated() { try checkKeys(d, section: "designs", path: path, label: "designs[\(i)]") }
+            }
+        }
+        var spec: StudySpec
+        do { spec = try YAMLDecoder().decode(StudySpec.self, from: text) } catch let error as DecodingError {
+            throw StudyError.invalidFile(path, describe(error))
+        }
+        if spec.data != "synthetic" && !spec.data.hasPrefix("/") {
+            spec.data = url.deletingLastPathComponent().appendingPathComponent(spec.data).standardizedFileURL.path
+        }
+        try spec.validate(path: path)
+        return spec
+    }
+
+    static func checkKeys(_ map: [String: Any], section: String, path: String, label: String? = nil) throws {
+        let allowed = allowedKeys[section]!
+        for key in map.keys.sorted() where !allowed.contains(key) {
+            let field = (label ?? section).isEmpty ? key : "\(label ?? section).\(key)"
+            throw StudyError.invalidFile(path, "unknown field '\(field)' (allowed: \(allowed.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func field(_ path: [CodingKey]) -> String {
+            path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: ["."])
+        }
+        switch error {
+        case let .keyNotFound(key, context): return "missing field '\(field(context.codingPath + [key]))'"
+        case let .typeMismatch(_, context), let .valueNotFound(_, context):
+            return "field '\(field(context.codingPath))': \(context.debugDescription)"
+        case let .dataCorrupted(context):
+            return "field '\(field(context.codingPath))': \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+
+    /// Checks the numbers fit together; the error names the field.
+    public func validate(path: String = "study") throws {
+        func check(_ ok: Bool, _ message: String) throws { if !ok { throw StudyError.invalidFile(path, message) } }
+        try check(!name.isEmpty, "field 'name' must not be empty")
+        try check(!designs.isEmpty, "field 'designs' must name at least one design")
+        try check(Set(designs.map(\.name)).count == designs.count, "field 'designs': design names must be unique")
+        for (i, d) in designs.enumerated() {
+            try check(d.layers >= 1, "field 'designs[\(i)].layers' must be at least 1")
+            try check(d.name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" },
+                      "field 'designs[\(i)].name' may use letters, digits, - and _ only (it names directories)")
+        }
+        try check(!grid.learningRates.isEmpty, "field 'grid.learningRates' must not be empty")
+        try check((grid.learningRates + (grid.initStds ?? []) + (grid.outputMultipliers ?? [])).allSatisfy { $0 > 0 && $0.isFinite },
+                  "field 'grid': every value must be positive")
+        try check(grid.initStds?.isEmpty != true, "field 'grid.initStds' must not be empty when given")
+        try check(grid.outputMultipliers?.isEmpty != true, "field 'grid.outputMultipliers' must not be empty when given")
+        try check(baseWidth >= 1, "field 'baseWidth' must be positive")
+        let headDims = Set(designs.map { $0.headDim ?? 64 })
+        try check(proxyWidths.count >= 4, "field 'proxyWidths' needs at least 4 widths (a fit of a·C^b + c with standard errors)")
+        try check(proxyWidths.allSatisfy { $0 >= baseWidth },
+                  "field 'proxyWidths': every proxy must be at least the base width \(baseWidth), got \(proxyWidths)")
+        try check(Set(proxyWidths).count == proxyWidths.count, "field 'proxyWidths' has duplicates")
+        try check(targetWidth > proxyWidths.max()!, "field 'targetWidth' (\(targetWidth)) must be above every proxy width")
+        for w in [baseWidth, targetWidth] + proxyWidths { for h in headDims {
+            try check(w % h == 0, "width \(w) is not a multiple of the head size \(h) (heads = width / headDim)")
+        } }
+        try check(budget.steps >= 1, "field 'budget.steps' must be at least 1")
+        try check(budget.batchSize >= 1, "field 'budget.batchSize' must be at least 1")
+        try check(budget.sequenceLength >= 2, "field 'budget.sequenceLength' must be at least 2")
+        try check((0...budget.steps).contains(budget.warmupSteps ?? 0), "field 'budget.warmupSteps' must be in 0...steps")
+        if let t = options?.basinTolerance { try check(t >= 0, "field 'options.basinTolerance' must not be negative") }
+        if let l = options?.level { try check(l > 0 && l < 1, "field 'options.level' must be in (0, 1)") }
+        try check(data == "synthetic" || FileManager.default.fileExists(atPath: data + "/index.json"),
+                  "field 'data': \(data) has no index.json: build it with `nanolm data build --track nano --out \(data)`")
+    }
+
+    var basinTolerance: Double { options?.basinTolerance ?? 0.01 }
+    var averagesBasin: Bool { options?.averageBasin ?? false }
+    var trainsTarget: Bool { options?.trainTarget ?? true }
+    var backtestCount: Int { options?.backtest ?? 1 }
+    var level: Double { options?.level ?? 0.95 }
+
+    /// Every grid point (l, σ, τ), in file order.
+    var gridPoints: [MuHyperParameters] {
+        var points: [MuHyperParameters] = []
+        for lr in grid.learningRates { for std in grid.initStds ?? [0.02] { for tau in grid.outputMultipliers ?? [1] {
+            points.append(MuHyperParameters(learningRate: lr, initStd: std, outputMultiplier: tau))
+        } } }
+        return points
+    }
+}
+
+public enum StudyError: Error, LocalizedError {
+    case invalidFile(String, String)
+    case failed(String)
+    public var errorDescription: String? {
+        switch self {
+        case let .invalidFile(path, message): return "\(path): \(message)"
+        case let .failed(message): return message
+        }
+    }
+}
