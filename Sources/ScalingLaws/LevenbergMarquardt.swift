@@ -29,9 +29,16 @@ public struct LeastSquaresResult: Sendable {
 /// Levenberg–Marquardt with Marquardt's diagonal scaling (as MINPACK's lmder): minimises Σ r(θ)².
 /// Stops when the relative reduction of the sum of squares and the relative step are both below `tolerance`
 /// (MINPACK's ftol and xtol, 1.49e-8 in curve_fit).
-public func levenbergMarquardt(_ problem: LeastSquaresProblem, start: [Double], tolerance: Double = 1.49012e-8,
-                               maxIterations: Int = 2000) -> LeastSquaresResult {
-    var theta = start
+///
+/// `lower` and `upper` bound the parameters (±infinity where free): every trial step is projected onto the
+/// box, as a simple active-set method does; scipy's bounded curve_fit uses a trust-region method instead,
+/// which reaches the same constrained optimum on these small problems.
+public func levenbergMarquardt(_ problem: LeastSquaresProblem, start: [Double], lower: [Double]? = nil, upper: [Double]? = nil,
+                               tolerance: Double = 1.49012e-8, maxIterations: Int = 2000) -> LeastSquaresResult {
+    func project(_ t: [Double]) -> [Double] {
+        t.indices.map { i in min(max(t[i], lower?[i] ?? -.infinity), upper?[i] ?? .infinity) }
+    }
+    var theta = project(start)
     var r = problem.residuals(theta)
     var sse = r.reduce(0) { $0 + $1 * $1 }
     var lambda = 1e-3
@@ -53,12 +60,12 @@ public func levenbergMarquardt(_ problem: LeastSquaresProblem, start: [Double], 
             var a = jtj
             for i in a.indices { a[i][i] += lambda * max(jtj[i][i], 1e-300) }
             guard let step = Matrix.solve(a, g.map { -$0 }) else { lambda *= 10; if lambda > 1e20 { message = "singular system"; break outer }; continue }
-            let candidate = zip(theta, step).map { $0 + $1 }
+            let candidate = project(zip(theta, step).map { $0 + $1 })
             let rc = problem.residuals(candidate)
             let ssec = rc.reduce(0) { $0 + $1 * $1 }
             if ssec.isFinite && ssec <= sse {
                 let relativeReduction = (sse - ssec) / max(sse, 1e-300)
-                let stepNorm = step.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                let stepNorm = zip(candidate, theta).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
                 let thetaNorm = theta.reduce(0) { $0 + $1 * $1 }.squareRoot()
                 theta = candidate; r = rc; sse = ssec
                 lambda = max(lambda / 10, 1e-12)

@@ -88,12 +88,14 @@ public func fitMuScaling(parameters: [Double], losses: [Double], sigma: [Double]
 
     var best: LeastSquaresResult? = nil
     for start in muScalingStarts(x: x, losses: losses) {
-        let r = levenbergMarquardt(problem, start: start)
-        let usable = r.sumOfSquares.isFinite && r.parameters[1] < 0 && r.parameters[0] > 0 && r.covariance != nil
+        // c ≥ 0: a loss has a non-negative floor. Without it, nearly log-linear data drives the fit to
+        // b → 0⁻ with a and c huge and opposite (a·C^b + c ≈ a + c + a·b·ln C), which extrapolates nothing.
+        let r = levenbergMarquardt(problem, start: start, lower: [0, -.infinity, 0])
+        let usable = r.sumOfSquares.isFinite && r.parameters[1] <= -1e-3 && r.parameters[0] > 0 && r.covariance != nil
         if usable && r.sumOfSquares < (best?.sumOfSquares ?? .infinity) { best = r }
     }
     guard let fit = best, let scaledCovariance = fit.covariance else {
-        throw ScalingLawError.degenerate(law: law, reason: "no start reached a decreasing power law (b < 0) with a finite covariance")
+        throw ScalingLawError.degenerate(law: law, reason: "no start reached a decreasing power law (b ≤ −0.001, c ≥ 0) with a finite covariance")
     }
     let (alpha, b, c) = (fit.parameters[0], fit.parameters[1], fit.parameters[2])
     // Back to raw parameters: a = α·s^(−b). Covariance through the Jacobian of (α, b, c) → (a, b, c).

@@ -1,6 +1,160 @@
 import ArgumentParser
+import Foundation
+import ScalingLaws
 
-// Placeholder: the ScalingLaws work replaces this file with `fit`, `predict` and `cost`.
-struct Fit: ParsableCommand { static let configuration = CommandConfiguration(abstract: "Fit a scaling law (not yet built).") }
-struct Predict: ParsableCommand { static let configuration = CommandConfiguration(abstract: "Predict from a saved fit (not yet built).") }
-struct Cost: ParsableCommand { static let configuration = CommandConfiguration(abstract: "Cost a μScaling plan (not yet built).") }
+/// `nanolm fit`: the μScaling law from a file of (params, loss) points, with predictions, a backtest and a bootstrap.
+struct Fit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fit the μScaling law L = a·C^b + c to proxies' losses and predict larger sizes.",
+        discussion: """
+            --input is CSV with a header (columns params,loss; others ignored) or a JSON array of objects \
+            with those keys. C is the parameter count including embeddings, in raw parameters. Example:
+
+              nanolm fit --law mu --input proxies.csv --predict 26.185e9 --holdout-largest 1 --save fit.json
+
+            Only the μScaling law (--law mu) is built; chinchilla, overtrain and downstream are not yet.
+            """)
+    @Option(help: "The law: mu (L = a·C^b + c).") var law = "mu"
+    @Option(help: "CSV or JSON file of points (columns params,loss).") var input: String
+    @Option(parsing: .upToNextOption, help: "Parameter counts to predict the loss at.") var predict: [Double] = []
+    @Option(name: .customLong("holdout-largest"), help: "Backtest: fit without the K largest points and predict them.") var holdout = 0
+    @Option(help: "Bootstrap resamples for an interval of each prediction (0: none).") var bootstrap = 0
+    @Option(help: "Interval level.") var level = 0.95
+    @Option(help: "Write the fit as JSON, for `nanolm predict`.") var save: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        guard law == "mu" else { throw ValidationError("--law \(law) is not built yet; only --law mu is (the μScaling law)") }
+        let points: [[Double]]
+        do { points = try PointsFile.read(URL(fileURLWithPath: input), columns: ["params", "loss"]) } catch {
+            throw fail(error.localizedDescription)
+        }
+        let sizes = points.map { $0[0] }, losses = points.map { $0[1] }
+        let fit: MuScalingFit
+        let backtest: [BacktestPoint]
+        do {
+            fit = try fitMuScaling(parameters: sizes, losses: losses)
+            backtest = holdout > 0 ? try backtestMuScaling(parameters: sizes, losses: losses, holdOutLargest: holdout) : []
+        } catch { throw fail("\(input): \(error.localizedDescription)") }
+        if let save { try JSONEncoder().encode(fit).write(to: URL(fileURLWithPath: save), options: .atomic) }
+        let predictions = predict.map { c -> FitPrediction in
+            let (lo, hi) = fit.interval(at: c, level: level)
+            let boot = bootstrap > 0 ? bootstrapMuScaling(parameters: sizes, losses: losses, at: c, resamples: bootstrap, level: level) : nil
+            return FitPrediction(params: c, loss: fit.loss(at: c), lower: lo, upper: hi,
+                                 bootstrapLower: boot?.lower, bootstrapUpper: boot?.upper, bootstrapFailed: boot?.failed)
+        }
+        if json {
+            let out = FitOutput(law: "mu", coefficients: ["a": fit.a, "b": fit.b, "c": fit.c, "a_per_billion": fit.a(perUnit: 1e9)],
+                                stderr: ["a": fit.standardDeviations[0], "b": fit.standardDeviations[1], "c": fit.standardDeviations[2],
+                                         "a_per_billion": fit.aStandardDeviation(perUnit: 1e9)],
+                                n: fit.n, rmse: fit.rmse, predictions: predictions, backtest: backtest)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(out), as: UTF8.self))
+            return
+        }
+        print("μScaling fit L = a·C^b + c on \(fit.n) points from \(input) (C in raw parameters)")
+        print(String(format: "  a = %.6g ± %.3g   (C in billions: %.6g ± %.3g)", fit.a, fit.standardDeviations[0], fit.a(perUnit: 1e9), fit.aStandardDeviation(perUnit: 1e9)))
+        print(String(format: "  b = %.6f ± %.3g", fit.b, fit.standardDeviations[1]))
+        print(String(format: "  c = %.6f ± %.3g", fit.c, fit.standardDeviations[2]))
+        print(String(format: "  rmse %.3g", fit.rmse))
+        for p in backtest {
+            print(String(format: "  backtest: %.4g params: predicted %.4f, actual %.4f (%+.2f%%)", p.parameters, p.predicted, p.actual, 100 * p.relativeError))
+        }
+        for p in predictions {
+            var line = String(format: "  predict %.4g params: %.4f [%.4f, %.4f]", p.params, p.loss, p.lower, p.upper)
+            if let lo = p.bootstrapLower, let hi = p.bootstrapUpper { line += String(format: "  bootstrap [%.4f, %.4f]", lo, hi) }
+            print(line)
+        }
+    }
+}
+
+/// Prints `error: message` to standard error and returns the failure exit code to throw (no usage text:
+/// the input is wrong, not the command line).
+func fail(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    return ExitCode.failure
+}
+
+struct FitPrediction: Codable {
+    var params: Double
+    var loss: Double
+    var lower: Double
+    var upper: Double
+    var bootstrapLower: Double?
+    var bootstrapUpper: Double?
+    var bootstrapFailed: Int?
+}
+
+struct FitOutput: Codable {
+    var law: String
+    var coefficients: [String: Double]
+    var stderr: [String: Double]
+    var n: Int
+    var rmse: Double
+    var predictions: [FitPrediction]
+    var backtest: [BacktestPoint]
+}
+
+/// `nanolm predict`: a saved μScaling fit at other sizes.
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Predict losses from a fit saved by `nanolm fit --save`.")
+    @Option(help: "The fit JSON (from `nanolm fit --save`).") var fit: String
+    @Argument(help: "Parameter counts.") var params: [Double]
+    @Option(help: "Interval level.") var level = 0.95
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        guard let data = FileManager.default.contents(atPath: fit), let f = try? JSONDecoder().decode(MuScalingFit.self, from: data) else {
+            throw ValidationError("\(fit): not a fit saved by `nanolm fit --save`")
+        }
+        let out = params.map { c -> FitPrediction in
+            let (lo, hi) = f.interval(at: c, level: level)
+            return FitPrediction(params: c, loss: f.loss(at: c), lower: lo, upper: hi)
+        }
+        if json {
+            print(String(decoding: try JSONEncoder().encode(out), as: UTF8.self))
+        } else {
+            for p in out { print(String(format: "%.4g params: %.4f [%.4f, %.4f]", p.params, p.loss, p.lower, p.upper)) }
+        }
+    }
+}
+
+/// `nanolm cost`: Eq. (1) of the paper for a μScaling plan against one target run.
+struct Cost: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Cost a μScaling plan against one target run by Eq. (1) of the paper.",
+        discussion: """
+            M(l, w, s, V, B) = 96·B·s·l·w²·(1 + s/(6w) + V/(16·l·w)) FLOPs per step; the ratio is \
+            (M(w₁)·t + Σ M(wᵢ)) / M(w_t) with t grid trials at the base width w₁, all runs of --steps steps. \
+            Example (the paper's 32-layer GPT): nanolm cost --layers 32 --seq-len 512 --vocab 50304 --batch 512 \
+            --base-width 256 --trials 10 --proxies 512,1024,2048 --target 8192
+            """)
+    @Option var layers: Int
+    @Option(name: .customLong("seq-len")) var sequenceLength: Int
+    @Option var vocab: Int
+    @Option var batch: Int
+    @Option(name: .customLong("base-width")) var baseWidth: Int
+    @Option(help: "Grid-search trials at the base width.") var trials: Int
+    @Option(help: "Comma-separated proxy widths besides the base.") var proxies: String
+    @Option var target: Int
+    @Option(help: "Steps of every run (the ratio does not depend on it when all runs are equally long).") var steps = 1
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let widths = try proxies.split(separator: ",").map { s -> Int in
+            guard let w = Int(s.trimmingCharacters(in: .whitespaces)), w > 0 else { throw ValidationError("--proxies: '\(s)' is not a width") }
+            return w
+        }
+        let plan = [ScalingLaws.Cost.Run(width: baseWidth, steps: steps, count: trials)] + widths.map { ScalingLaws.Cost.Run(width: $0, steps: steps) }
+        let ratio = ScalingLaws.Cost.ratio(plan: plan, target: .init(width: target, steps: steps), layers: layers,
+                                           sequenceLength: sequenceLength, vocabulary: vocab, batchSize: batch)
+        let m = { (w: Int) in ScalingLaws.Cost.stepFLOPs(layers: layers, width: w, sequenceLength: sequenceLength, vocabulary: vocab, batchSize: batch) }
+        if json {
+            print("{\"ratio\": \(ratio), \"targetStepFLOPs\": \(m(target)), \"baseStepFLOPs\": \(m(baseWidth))}")
+        } else {
+            print(String(format: "one step: base width %d %.4g FLOPs, target %d %.4g FLOPs", baseWidth, m(baseWidth), target, m(target)))
+            print(String(format: "plan / target = %.4f (%.2f%%)", ratio, 100 * ratio))
+        }
+    }
+}

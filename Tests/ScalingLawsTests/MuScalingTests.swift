@@ -116,3 +116,23 @@ final class MuScalingTests: XCTestCase {
         XCTAssertEqual(twice, 2, accuracy: 1e-12)
     }
 }
+
+extension MuScalingTests {
+    /// Nearly log-linear losses (measured on the nano track: widths 32…128, a non-monotone point at 64) drive
+    /// an unbounded fit to b → 0⁻ with a and c of ±2000. The fit keeps c ≥ 0 and b ≤ −0.001, and a fit that
+    /// cannot is an error, not a silently returned curve.
+    func testNoLogLinearDegenerateFit() throws {
+        let sizes = [124_672.0, 222_624, 348_160, 684_000, 1_131_520]
+        let losses = [2.1687, 2.0611, 2.1500, 2.0337, 2.0091]
+        do {
+            let fit = try fitMuScaling(parameters: sizes, losses: losses)
+            XCTAssertGreaterThanOrEqual(fit.c, 0)
+            XCTAssertLessThanOrEqual(fit.b, -1e-3)
+            XCTAssertLessThan(fit.a, 1e6)
+            let (lo, hi) = fit.interval(at: 4e6)
+            XCTAssertGreaterThan(hi - lo, 1e-3, "a collapsed interval")
+        } catch let error as ScalingLawError {
+            guard case .degenerate = error else { return XCTFail("\(error)") }
+        }
+    }
+}
