@@ -4,6 +4,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/deps.sh"
 ensure_system
 ensure_python
 cd "$ROOT"
+# A one-node Slurm for the study's Slurm executor test (root only; otherwise that test is skipped).
+if [ "$(id -u)" -eq 0 ] && [ "${NANOLM_SLURM:-1}" != 0 ]; then
+    eval "$(bash scripts/slurm_local.sh start 2>&1 | tail -1 | grep '^export SLURM_CONF=' || echo 'echo "note: local Slurm did not start; its test will be skipped"')"
+fi
 log="${TMPDIR:-/tmp}/nanolm-test-$$.log"
 echo "==> swift test (XCTest; full log in $log)"
 set +e

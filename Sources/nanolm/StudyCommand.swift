@@ -102,10 +102,12 @@ struct StudyStatus: ParsableCommand {
         var counts: [String: Int] = [:]
         for r in runs { counts[r.status, default: 0] += 1 }
         print("study \(spec.name) (\(directory.path)): \(runs.count) runs — " + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
-        print(String(format: "%-12@ %-6@ %6@ %10@ %8@ %6@ %-10@ %8@", "design", "phase", "width", "lr", "std", "tau", "status", "loss"))
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+        func row(_ cells: [String]) -> String { zip(cells, [12, 7, 6, 9, 7, 5, 10, 8]).map { pad($0, $1) }.joined(separator: " ") }
+        print(row(["design", "phase", "width", "lr", "std", "tau", "status", "loss"]))
         for r in runs {
-            print(String(format: "%-12@ %-6@ %6d %10g %8g %6g %-10@ %8@", r.design, r.phase, r.width, r.hyper.learningRate, r.hyper.initStd,
-                         r.hyper.outputMultiplier, r.status, r.loss.map { String(format: "%.4f", $0) } ?? "–"))
+            print(row([r.design, r.phase, "\(r.width)", String(format: "%g", r.hyper.learningRate), String(format: "%g", r.hyper.initStd),
+                       String(format: "%g", r.hyper.outputMultiplier), r.status, r.loss.map { String(format: "%.4f", $0) } ?? "–"]))
         }
     }
 }

@@ -18,7 +18,7 @@ final class StudyTests: XCTestCase {
         return url
     }
 
-    static func tinyYAML(learningRates: String = "[0.003, 0.03, 30]", steps: Int = 6) -> String {
+    static func tinyYAML(learningRates: String = "[0.003, 0.03, 30]", steps: Int = 6, options: String = "") -> String {
         """
         name: tiny
         data: synthetic
@@ -31,6 +31,7 @@ final class StudyTests: XCTestCase {
         proxyWidths: [32, 48, 64, 80]
         targetWidth: 128
         budget: {steps: \(steps), batchSize: 4, sequenceLength: 16, warmupSteps: 1, lossWindow: 2, checkpointEvery: 2}
+        \(options)
         """
     }
 
@@ -43,14 +44,16 @@ final class StudyTests: XCTestCase {
     /// Every phase runs; the diverged grid point is never chosen; the fit is the μScaling fit of the proxies'
     /// recorded losses against their counted parameters; the cost is Eq. (1) by hand.
     func testTinyStudyEndToEnd() throws {
-        let file = try write(Self.tinyYAML())
+        let file = try write(Self.tinyYAML(options: "options: {transferCheckWidths: [48]}"))
         let (result, lines) = try runStudy(file, directory: root.appendingPathComponent("s"))
+        // The transfer check ran the grid at width 48 too; it is not in the cost (checked below by Eq. 1).
+        XCTAssertEqual(result.runs.filter { $0.phase == "grid" && $0.width == 48 }.count, 3)
         for phase in ["(1)", "(2)", "(3)", "(4)", "(6)", "(7)", "(8)"] {
             XCTAssertTrue(lines.contains { $0.hasPrefix("== \(phase)") }, "phase \(phase) missing from the output")
         }
         let outcome = try XCTUnwrap(result.outcomes.first)
         XCTAssertNotEqual(outcome.best.learningRate, 30, "a diverged grid point was chosen")
-        let diverged = result.runs.filter { $0.status == "diverged" }
+        let diverged = result.runs.filter { $0.status == "diverged" && $0.width == 32 }
         XCTAssertEqual(diverged.map(\.hyper.learningRate), [30])
 
         // The proxies, read back from their own summary.json files, refitted here.
@@ -77,6 +80,7 @@ final class StudyTests: XCTestCase {
         // The report is written from the result and names the design and the verdict.
         let html = StudyReport.html(result, spec: try StudySpec.load(file))
         XCTAssertTrue(html.contains("<svg") && html.contains("predicted loss at width 128"))
+        XCTAssertTrue(html.contains("gpt width 32") && html.contains("gpt width 48"), "Figure 1 needs one line per width")
     }
 
     /// A second `study run` trains nothing and gives the same result.

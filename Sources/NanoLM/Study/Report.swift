@@ -43,23 +43,23 @@ public enum StudyReport {
         h += "Cost: \(f(result.costRatioEquation1, "%.3f"))× one target run by Eq. (1), \(f(result.costRatioCounted, "%.3f"))× by counted FLOPs.</div>\n"
 
         // Figure 1: loss against learning rate at the base width, per design.
-        var grid = SVGPlot(title: "Grid search at width \(spec.baseWidth) (diverged runs marked ✕ at the top)", xLabel: "learning rate l",
+        var grid = SVGPlot(title: "Loss against learning rate per width (diverged runs ✕ at the top)", xLabel: "learning rate l",
                            yLabel: "training loss", logX: true)
         let gridRuns = result.runs.filter { $0.phase == "grid" }
         let top = (gridRuns.compactMap(\.loss).max() ?? 1) * 1.02
-        for d in spec.designs {
-            let runs = gridRuns.filter { $0.design == d.name }
-            let keys = Set(runs.map { "σ \($0.hyper.initStd), τ \($0.hyper.outputMultiplier)" }).sorted()
+        for d in spec.designs { for width in Set(gridRuns.map(\.width)).sorted() {
+            let runs = gridRuns.filter { $0.design == d.name && $0.width == width }
+            let keys = Set(runs.map { "w \(width), σ \($0.hyper.initStd), τ \($0.hyper.outputMultiplier)" }).sorted()
             for k in keys {
-                let rs = runs.filter { "σ \($0.hyper.initStd), τ \($0.hyper.outputMultiplier)" == k }.sorted { $0.hyper.learningRate < $1.hyper.learningRate }
-                let name = keys.count > 1 ? "\(d.name) \(k)" : d.name
+                let rs = runs.filter { "w \(width), σ \($0.hyper.initStd), τ \($0.hyper.outputMultiplier)" == k }.sorted { $0.hyper.learningRate < $1.hyper.learningRate }
+                let name = keys.count > 1 ? "\(d.name) \(k)" : "\(d.name) width \(width)"
                 grid.series.append(.init(name: name, points: rs.compactMap { r in r.loss.map { (r.hyper.learningRate, $0) } }))
                 let bad = rs.filter { $0.loss == nil }
                 if !bad.isEmpty {
                     grid.series.append(.init(name: "\(name) diverged/failed", points: bad.map { ($0.hyper.learningRate, top) }, line: false, marker: "cross"))
                 }
             }
-        }
+        } }
         // Figures 3/4: proxies, fitted law, prediction with its interval, actual target.
         var fitPlot = SVGPlot(title: "μScaling: L = a·C^b + c fitted on the proxies", xLabel: "parameters C (embeddings included)",
                               yLabel: "training loss", logX: true)

@@ -256,8 +256,14 @@ public final class StudyRunner {
         // (1) Grid search at the base width, per design.
         log("== (1) grid search at width \(base): \(spec.gridPoints.count) points per design")
         var gridRuns: [String: [StudyRun]] = [:]
-        for d in spec.designs { gridRuns[d.name] = try spec.gridPoints.map { try plan(d, width: base, hyper: $0, phase: "grid") } }
-        try execute(spec.designs.flatMap { gridRuns[$0.name]! }, executor: executor, phase: "grid")
+        var checkRuns: [StudyRun] = []
+        let checkWidths = spec.options?.transferCheckWidths ?? []
+        for d in spec.designs {
+            gridRuns[d.name] = try spec.gridPoints.map { try plan(d, width: base, hyper: $0, phase: "grid") }
+            checkRuns += try checkWidths.flatMap { w in try spec.gridPoints.map { try plan(d, width: w, hyper: $0, phase: "grid") } }
+        }
+        if !checkWidths.isEmpty { log("   and at widths \(checkWidths) to check that the basin transfers (not used for the choice)") }
+        try execute(spec.designs.flatMap { gridRuns[$0.name]! } + checkRuns, executor: executor, phase: "grid")
         var stored = Dictionary(uniqueKeysWithValues: try store.runs(study: spec.name).map { ($0.id, $0) })
         var chosen: [String: (best: MuHyperParameters, basin: [MuHyperParameters])] = [:]
         for d in spec.designs {
@@ -273,6 +279,15 @@ public final class StudyRunner {
                 let loss = p.loss.map { String(format: "%.4f", $0) } ?? p.status
                 log(String(format: "   %@ lr %-8g std %-6g tau %-4g  %@  %@", d.name, p.hyper.learningRate, p.hyper.initStd,
                            p.hyper.outputMultiplier, loss, mark))
+            }
+            for w in checkWidths {
+                let runs = checkRuns.filter { $0.design == d.name && $0.width == w }.compactMap { stored[$0.id] }
+                let ok = runs.filter { $0.status == "done" && $0.loss != nil }
+                if let b = ok.min(by: { $0.loss! < $1.loss! }) {
+                    let same = b.hyper == best.hyper
+                    log(String(format: "   %@ at width %d: best lr %g (loss %.4f)%@", d.name, w, b.hyper.learningRate, b.loss!,
+                               same ? " — the same point: the basin transfers" : " — a different point than at the base width"))
+                }
             }
         }
 

@@ -45,6 +45,9 @@ public struct StudySpec: Codable, Hashable, Sendable {
         public var backtest: Int?
         /// Interval level of predictions (default 0.95).
         public var level: Double?
+        /// Also run the grid at these widths, to see whether the loss basin stays put as width grows (the
+        /// paper's Figure 1). A diagnostic: not used for the choice, not counted in the cost.
+        public var transferCheckWidths: [Int]?
     }
 
     public var name: String
@@ -70,7 +73,7 @@ public struct StudySpec: Codable, Hashable, Sendable {
         "grid": ["learningRates", "initStds", "outputMultipliers"],
         "budget": ["steps", "batchSize", "sequenceLength", "warmupSteps", "decay", "lossWindow", "checkpointEvery",
                    "weightDecay", "autocast"],
-        "options": ["basinTolerance", "averageBasin", "trainTarget", "backtest", "level"],
+        "options": ["basinTolerance", "averageBasin", "trainTarget", "backtest", "level", "transferCheckWidths"],
     ]
 
     /// Reads a study file; errors name the file and the field.
@@ -146,8 +149,10 @@ public struct StudySpec: Codable, Hashable, Sendable {
         try check(proxyWidths.allSatisfy { $0 >= baseWidth },
                   "field 'proxyWidths': every proxy must be at least the base width \(baseWidth), got \(proxyWidths)")
         try check(Set(proxyWidths).count == proxyWidths.count, "field 'proxyWidths' has duplicates")
+        try check((options?.transferCheckWidths ?? []).allSatisfy { $0 > baseWidth && !proxyWidths.isEmpty },
+                  "field 'options.transferCheckWidths' must be above the base width \(baseWidth)")
         try check(targetWidth > proxyWidths.max()!, "field 'targetWidth' (\(targetWidth)) must be above every proxy width")
-        for w in [baseWidth, targetWidth] + proxyWidths { for h in headDims {
+        for w in [baseWidth, targetWidth] + proxyWidths + (options?.transferCheckWidths ?? []) { for h in headDims {
             try check(w % h == 0, "width \(w) is not a multiple of the head size \(h) (heads = width / headDim)")
         } }
         try check(budget.steps >= 1, "field 'budget.steps' must be at least 1")
