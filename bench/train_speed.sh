@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 ensure_system; ensure_python
-swift build -c release --product nanolm 2>&1 | grep -E "error|Compiling|Build complete" | tail -1
+swift build -c release --product nanolm 2>&1 | grep -E "error|complete" | tail -1 || true
 NANOLM="$(swift build -c release --show-bin-path)/nanolm"
 repeats=${1:-3}; steps=${STEPS:-6}; threads=$(nproc)
 out=$(mktemp -d)

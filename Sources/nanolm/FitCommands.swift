@@ -12,19 +12,26 @@ struct Fit: ParsableCommand {
 
               nanolm fit --law mu --input proxies.csv --predict 26.185e9 --holdout-largest 1 --save fit.json
 
-            Only the μScaling law (--law mu) is built; chinchilla, overtrain and downstream are not yet.
+            --law chinchilla fits L = E + A/N^α + B/D^β to columns N,D,loss as Hoffmann et al. (Approach 3):             Huber loss (δ 1e-3) on log L, L-BFGS from 4,500 starts; --predict takes N:D pairs.
+            Not built yet: --law overtrain and downstream.
             """)
-    @Option(help: "The law: mu (L = a·C^b + c).") var law = "mu"
-    @Option(help: "CSV or JSON file of points (columns params,loss).") var input: String
-    @Option(parsing: .upToNextOption, help: "Parameter counts to predict the loss at.") var predict: [Double] = []
+    @Option(help: "The law: mu (L = a·C^b + c) or chinchilla (L = E + A/N^α + B/D^β).") var law = "mu"
+    @Option(help: "CSV or JSON file of points (columns params,loss for mu; N,D,loss for chinchilla).") var input: String
+    @Option(parsing: .upToNextOption, help: "Where to predict: parameter counts (mu) or N:D pairs (chinchilla).") var predict: [String] = []
     @Option(name: .customLong("holdout-largest"), help: "Backtest: fit without the K largest points and predict them.") var holdout = 0
     @Option(help: "Bootstrap resamples for an interval of each prediction (0: none).") var bootstrap = 0
     @Option(help: "Interval level.") var level = 0.95
     @Option(help: "Write the fit as JSON, for `nanolm predict`.") var save: String?
     @Flag(help: "Print JSON.") var json = false
+    @Option(help: .hidden) var benchmark = 0
 
     func run() throws {
-        guard law == "mu" else { throw ValidationError("--law \(law) is not built yet; only --law mu is (the μScaling law)") }
+        if law == "chinchilla" { return try runChinchilla() }
+        guard law == "mu" else { throw ValidationError("--law \(law) is not built yet; --law mu and --law chinchilla are") }
+        let predict = try self.predict.map { s -> Double in
+            guard let v = Double(s), v > 0 else { throw ValidationError("--predict: '\(s)' is not a parameter count") }
+            return v
+        }
         let points: [[Double]]
         do { points = try PointsFile.read(URL(fileURLWithPath: input), columns: ["params", "loss"]) } catch {
             throw fail(error.localizedDescription)
@@ -37,6 +44,12 @@ struct Fit: ParsableCommand {
             backtest = holdout > 0 ? try backtestMuScaling(parameters: sizes, losses: losses, holdOutLargest: holdout) : []
         } catch { throw fail("\(input): \(error.localizedDescription)") }
         if let save { try JSONEncoder().encode(fit).write(to: URL(fileURLWithPath: save), options: .atomic) }
+        if benchmark > 0 {  // bench/fit_speed.sh: seconds per μScaling fit, averaged over `benchmark` fits
+            let start = Date()
+            for _ in 0..<benchmark { _ = try fitMuScaling(parameters: sizes, losses: losses) }
+            print(String(format: "{\"seconds_per_fit\": %.9f, \"fits\": %d, \"points\": %d}", Date().timeIntervalSince(start) / Double(benchmark), benchmark, sizes.count))
+            return
+        }
         let predictions = predict.map { c -> FitPrediction in
             let (lo, hi) = fit.interval(at: c, level: level)
             let boot = bootstrap > 0 ? bootstrapMuScaling(parameters: sizes, losses: losses, at: c, resamples: bootstrap, level: level) : nil
@@ -74,6 +87,40 @@ struct Fit: ParsableCommand {
 func fail(_ message: String) -> ExitCode {
     FileHandle.standardError.write(Data("error: \(message)\n".utf8))
     return ExitCode.failure
+}
+
+extension Fit {
+    func runChinchilla() throws {
+        let points: [[Double]]
+        do { points = try PointsFile.read(URL(fileURLWithPath: input), columns: ["N", "D", "loss"]) } catch { throw fail(error.localizedDescription) }
+        let targets = try predict.map { s -> (Double, Double) in
+            let parts = s.split(separator: ":").compactMap { Double($0) }
+            guard parts.count == 2, parts.allSatisfy({ $0 > 0 }) else { throw ValidationError("--predict: '\(s)' is not N:D") }
+            return (parts[0], parts[1])
+        }
+        let fit: ChinchillaFit
+        do { fit = try fitChinchilla(parameters: points.map { $0[0] }, tokens: points.map { $0[1] }, losses: points.map { $0[2] }) } catch {
+            throw fail("\(input): \(error.localizedDescription)")
+        }
+        var sse = 0.0
+        for p in points { let d = fit.loss(parameters: p[0], tokens: p[1]) - p[2]; sse += d * d }
+        let rmse = (sse / Double(points.count)).squareRoot()
+        if let save { try JSONEncoder().encode(fit).write(to: URL(fileURLWithPath: save), options: .atomic) }
+        if json {
+            struct Out: Codable { var law: String; var coefficients: [String: Double]; var n: Int; var rmse: Double; var objective: Double
+                                  var predictions: [[String: Double]] }
+            let out = Out(law: "chinchilla", coefficients: ["E": fit.E, "A": fit.A, "B": fit.B, "alpha": fit.alpha, "beta": fit.beta],
+                          n: fit.n, rmse: rmse, objective: fit.objective,
+                          predictions: targets.map { ["N": $0.0, "D": $0.1, "loss": fit.loss(parameters: $0.0, tokens: $0.1)] })
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(out), as: UTF8.self))
+            return
+        }
+        print("Chinchilla fit L = E + A/N^α + B/D^β on \(fit.n) points from \(input) (Huber δ 1e-3 on log L, L-BFGS, \(chinchillaStarts().count) starts, \(fit.starts) converged)")
+        print(String(format: "  E = %.4f  A = %.1f  B = %.1f  α = %.5f  β = %.5f   rmse %.3g, objective %.6g", fit.E, fit.A, fit.B, fit.alpha, fit.beta, rmse, fit.objective))
+        for (n, d) in targets { print(String(format: "  predict N %.4g, D %.4g: %.4f", n, d, fit.loss(parameters: n, tokens: d))) }
+    }
 }
 
 struct FitPrediction: Codable {

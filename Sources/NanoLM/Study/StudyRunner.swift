@@ -217,7 +217,7 @@ public final class StudyRunner {
                 p.arguments = trainArguments(run, threads: threads)
                 p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
                 let logURL = URL(fileURLWithPath: run.directory + "/train.log")
-                FileManager.default.createFile(atPath: logURL.path, contents: nil)
+                _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
                 p.standardError = try FileHandle(forWritingTo: logURL)
                 try p.run()
                 try store.setStatus(run.id, "running")
