@@ -32,13 +32,7 @@ public func chinchillaStarts() -> [[Double]] {
 public func fitChinchilla(parameters: [Double], tokens: [Double], losses: [Double], delta: Double = 1e-3,
                           starts: [[Double]] = chinchillaStarts()) throws -> ChinchillaFit {
     let law = "Chinchilla L = E + A/N^α + B/D^β"
-    guard parameters.count == tokens.count, tokens.count == losses.count else {
-        throw ScalingLawError.degenerate(law: law, reason: "columns of different lengths")
-    }
-    guard losses.count >= 6 else { throw ScalingLawError.tooFewPoints(law: law, needed: 6, got: losses.count) }
-    for (what, values) in [("N", parameters), ("D", tokens), ("loss", losses)] {
-        for (i, v) in values.enumerated() where !(v.isFinite && v > 0) { throw ScalingLawError.invalidValue(what: what, index: i, value: v) }
-    }
+    try checkColumns(law: law, minimumPoints: 6, [("N", parameters), ("D", tokens), ("loss", losses)])
     let logN = parameters.map { log($0) }, logD = tokens.map { log($0) }, logL = losses.map { log($0) }
     let count = losses.count
     func objective(_ p: [Double]) -> (value: Double, gradient: [Double]) {

@@ -24,3 +24,15 @@ public enum ScalingLawError: Error, LocalizedError, Equatable {
         }
     }
 }
+
+/// Checks that a law's columns have equal lengths, enough points, and finite positive values.
+func checkColumns(law: String, minimumPoints: Int, _ columns: [(name: String, values: [Double])]) throws {
+    guard Set(columns.map(\.values.count)).count == 1 else {
+        throw ScalingLawError.degenerate(law: law, reason: "columns of different lengths")
+    }
+    let count = columns[0].values.count
+    guard count >= minimumPoints else { throw ScalingLawError.tooFewPoints(law: law, needed: minimumPoints, got: count) }
+    for (name, values) in columns {
+        for (i, v) in values.enumerated() where !(v.isFinite && v > 0) { throw ScalingLawError.invalidValue(what: name, index: i, value: v) }
+    }
+}

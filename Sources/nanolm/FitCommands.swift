@@ -13,7 +13,7 @@ struct Fit: ParsableCommand {
               nanolm fit --law mu --input proxies.csv --predict 26.185e9 --holdout-largest 1 --save fit.json
 
             --law chinchilla fits L = E + A/N^α + B/D^β to columns N,D,loss as Hoffmann et al. (Approach 3):             Huber loss (δ 1e-3) on log L, L-BFGS from 4,500 starts; --predict takes N:D pairs.
-            Not built yet: --law overtrain and downstream.
+            --law overtrain fits Gadre et al.'s L = E + (a·M^η + b·M^−η)·C^−η (C = 6ND, M = D/N) to N,D,loss;             --predict takes N:D pairs. --law downstream fits Err = ε − k·exp(−γ·L) to loss,err; --predict takes losses.
             """)
     @Option(help: "The law: mu (L = a·C^b + c) or chinchilla (L = E + A/N^α + B/D^β).") var law = "mu"
     @Option(help: "CSV or JSON file of points (columns params,loss for mu; N,D,loss for chinchilla).") var input: String
@@ -27,7 +27,8 @@ struct Fit: ParsableCommand {
 
     func run() throws {
         if law == "chinchilla" { return try runChinchilla() }
-        guard law == "mu" else { throw ValidationError("--law \(law) is not built yet; --law mu and --law chinchilla are") }
+        if law == "overtrain" || law == "downstream" { return try runGadre() }
+        guard law == "mu" else { throw ValidationError("--law must be mu, chinchilla, overtrain or downstream, got '\(law)'") }
         let predict = try self.predict.map { s -> Double in
             guard let v = Double(s), v > 0 else { throw ValidationError("--predict: '\(s)' is not a parameter count") }
             return v
@@ -120,6 +121,52 @@ extension Fit {
         print("Chinchilla fit L = E + A/N^α + B/D^β on \(fit.n) points from \(input) (Huber δ 1e-3 on log L, L-BFGS, \(chinchillaStarts().count) starts, \(fit.starts) converged)")
         print(String(format: "  E = %.4f  A = %.1f  B = %.1f  α = %.5f  β = %.5f   rmse %.3g, objective %.6g", fit.E, fit.A, fit.B, fit.alpha, fit.beta, rmse, fit.objective))
         for (n, d) in targets { print(String(format: "  predict N %.4g, D %.4g: %.4f", n, d, fit.loss(parameters: n, tokens: d))) }
+    }
+}
+
+extension Fit {
+    /// Gadre et al.'s two laws: over-training L(C, M) and downstream Err(L).
+    func runGadre() throws {
+        let columns = law == "overtrain" ? ["N", "D", "loss"] : ["loss", "err"]
+        let points: [[Double]]
+        do { points = try PointsFile.read(URL(fileURLWithPath: input), columns: columns) } catch { throw fail(error.localizedDescription) }
+        var coefficients: [String: Double] = [:]
+        var predictions: [[String: Double]] = []
+        var title = "", stat = 0.0
+        do {
+            if law == "overtrain" {
+                let fit = try fitOverTraining(parameters: points.map { $0[0] }, tokens: points.map { $0[1] }, losses: points.map { $0[2] })
+                coefficients = ["E": fit.E, "a": fit.a, "b": fit.b, "eta": fit.eta]
+                title = "over-training L = E + (a·M^η + b·M^−η)·C^−η"; stat = fit.residualStandardError
+                predictions = try predict.map { s in
+                    let p = s.split(separator: ":").compactMap { Double($0) }
+                    guard p.count == 2, p.allSatisfy({ $0 > 0 }) else { throw ValidationError("--predict: '\(s)' is not N:D") }
+                    return ["N": p[0], "D": p[1], "M": p[1] / p[0], "loss": fit.loss(parameters: p[0], tokens: p[1])]
+                }
+                if let save { try JSONEncoder().encode(fit).write(to: URL(fileURLWithPath: save), options: .atomic) }
+            } else {
+                let fit = try fitDownstream(losses: points.map { $0[0] }, errors: points.map { $0[1] })
+                coefficients = ["epsilon": fit.epsilon, "k": fit.k, "gamma": fit.gamma]
+                title = "downstream Err = ε − k·exp(−γ·L)"; stat = fit.rmse
+                predictions = try predict.map { s in
+                    guard let l = Double(s), l > 0 else { throw ValidationError("--predict: '\(s)' is not a loss") }
+                    return ["loss": l, "err": fit.error(atLoss: l)]
+                }
+                if let save { try JSONEncoder().encode(fit).write(to: URL(fileURLWithPath: save), options: .atomic) }
+            }
+        } catch let error as ScalingLawError { throw fail("\(input): \(error.localizedDescription)") }
+        if json {
+            struct Out: Codable { var law: String; var coefficients: [String: Double]; var n: Int; var fitError: Double; var predictions: [[String: Double]] }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(Out(law: law, coefficients: coefficients, n: points.count, fitError: stat,
+                                                           predictions: predictions)), as: UTF8.self))
+            return
+        }
+        print("\(title) on \(points.count) points from \(input)")
+        print("  " + coefficients.sorted { $0.key < $1.key }.map { String(format: "%@ = %.6g", $0.key, $0.value) }.joined(separator: "  ")
+              + String(format: "   (%@ %.3g)", law == "overtrain" ? "residual standard error" : "rmse", stat))
+        for p in predictions { print("  predict " + p.sorted { $0.key < $1.key }.map { String(format: "%@ %.5g", $0.key, $0.value) }.joined(separator: ", ")) }
     }
 }
 
