@@ -131,6 +131,23 @@ final class StudyTests: XCTestCase {
         XCTAssertEqual(steps, 8)
     }
 
+    /// Two designs: each gets its own grid choice and fit; the ranking orders their predictions.
+    func testTwoDesignsAreCompared() throws {
+        let yaml = Self.tinyYAML().replacingOccurrences(of: "  - {name: gpt, architecture: gpt, layers: 1, headDim: 16}",
+                                                        with: "  - {name: gpt, architecture: gpt, layers: 1, headDim: 16}\n  - {name: llama, architecture: llama, layers: 1, headDim: 16}")
+        let (result, lines) = try runStudy(try write(yaml), directory: root.appendingPathComponent("s"))
+        XCTAssertEqual(Set(result.outcomes.map(\.design)), ["gpt", "llama"])
+        XCTAssertEqual(Set(result.runs.map(\.design)), ["gpt", "llama"])
+        let predicted = result.outcomes.filter { $0.prediction != nil }
+        XCTAssertEqual(result.ranking, predicted.sorted { $0.prediction!.loss < $1.prediction!.loss }.map(\.design))
+        if predicted.count == 2 {
+            XCTAssertNotNil(result.intervalsSeparate)
+            XCTAssertTrue(lines.contains { $0.contains("is predicted better than") })
+        }
+        XCTAssertTrue(result.outcomes.allSatisfy { $0.targetLoss != nil })
+        XCTAssertTrue(StudyReport.html(result, spec: try StudySpec.load(root.appendingPathComponent("study.yaml"))).contains("llama"))
+    }
+
     func testAllDivergedGridIsAClearError() throws {
         let file = try write(Self.tinyYAML(learningRates: "[30, 100]"))
         XCTAssertThrowsError(try runStudy(file, directory: root.appendingPathComponent("s"))) { error in
