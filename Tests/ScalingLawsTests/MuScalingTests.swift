@@ -136,3 +136,14 @@ extension MuScalingTests {
         }
     }
 }
+
+extension MuScalingTests {
+    /// The paper's Table 3 sizes from the analytic counts (vocabulary 50304, head size 64, tied readout,
+    /// positions excluded): 32-layer GPT 0.038 B at width 256 and 26.185 B at 8192 (within 1%).
+    func testTable3SizesFromAnalyticCounts() {
+        let small = ParameterCounts.gpt(layers: 32, width: 256, vocabulary: 50304, sequenceLength: 512, ffnWidth: 1024, tiedEmbeddings: true)
+        let large = ParameterCounts.gpt(layers: 32, width: 8192, vocabulary: 50304, sequenceLength: 512, ffnWidth: 32768, tiedEmbeddings: true)
+        XCTAssertEqual(Double(small.scaling) / 1e9, 0.038, accuracy: 0.01 * 0.038)
+        XCTAssertEqual(Double(large.scaling) / 1e9, 26.185, accuracy: 0.01 * 26.185)
+    }
+}
