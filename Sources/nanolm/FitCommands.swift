@@ -44,7 +44,7 @@ struct Fit: ParsableCommand {
             fit = try fitMuScaling(parameters: sizes, losses: losses)
             backtest = holdout > 0 ? try backtestMuScaling(parameters: sizes, losses: losses, holdOutLargest: holdout) : []
         } catch { throw fail("\(input): \(error.localizedDescription)") }
-        if let save { try JSONEncoder().encode(fit).write(to: URL(fileURLWithPath: save), options: .atomic) }
+        try saveFit(fit)
         if benchmark > 0 {  // bench/fit_speed.sh: seconds per μScaling fit, averaged over `benchmark` fits
             let start = Date()
             for _ in 0..<benchmark { _ = try fitMuScaling(parameters: sizes, losses: losses) }
@@ -62,9 +62,7 @@ struct Fit: ParsableCommand {
                                 stderr: ["a": fit.standardDeviations[0], "b": fit.standardDeviations[1], "c": fit.standardDeviations[2],
                                          "a_per_billion": fit.aStandardDeviation(perUnit: 1e9)],
                                 n: fit.n, rmse: fit.rmse, predictions: predictions, backtest: backtest)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(out), as: UTF8.self))
+            print(try encodeJSON(out))
             return
         }
         print("μScaling fit L = a·C^b + c on \(fit.n) points from \(input) (C in raw parameters)")
@@ -91,14 +89,22 @@ func fail(_ message: String) -> ExitCode {
 }
 
 extension Fit {
+    /// `--save FILE`: the fit as JSON, for `nanolm predict`.
+    func saveFit<T: Encodable>(_ fit: T) throws {
+        if let save { try JSONEncoder().encode(fit).write(to: URL(fileURLWithPath: save), options: .atomic) }
+    }
+
+    /// An `N:D` argument of `--predict` (parameters and tokens, both positive).
+    func parsePair(_ s: String) throws -> (Double, Double) {
+        let parts = s.split(separator: ":").compactMap { Double($0) }
+        guard parts.count == 2, parts.allSatisfy({ $0 > 0 }) else { throw ValidationError("--predict: '\(s)' is not N:D") }
+        return (parts[0], parts[1])
+    }
+
     func runChinchilla() throws {
         let points: [[Double]]
         do { points = try PointsFile.read(URL(fileURLWithPath: input), columns: ["N", "D", "loss"]) } catch { throw fail(error.localizedDescription) }
-        let targets = try predict.map { s -> (Double, Double) in
-            let parts = s.split(separator: ":").compactMap { Double($0) }
-            guard parts.count == 2, parts.allSatisfy({ $0 > 0 }) else { throw ValidationError("--predict: '\(s)' is not N:D") }
-            return (parts[0], parts[1])
-        }
+        let targets = try predict.map(parsePair)
         let fit: ChinchillaFit
         do { fit = try fitChinchilla(parameters: points.map { $0[0] }, tokens: points.map { $0[1] }, losses: points.map { $0[2] }) } catch {
             throw fail("\(input): \(error.localizedDescription)")
@@ -106,16 +112,14 @@ extension Fit {
         var sse = 0.0
         for p in points { let d = fit.loss(parameters: p[0], tokens: p[1]) - p[2]; sse += d * d }
         let rmse = (sse / Double(points.count)).squareRoot()
-        if let save { try JSONEncoder().encode(fit).write(to: URL(fileURLWithPath: save), options: .atomic) }
+        try saveFit(fit)
         if json {
             struct Out: Codable { var law: String; var coefficients: [String: Double]; var n: Int; var rmse: Double; var objective: Double
                                   var predictions: [[String: Double]] }
             let out = Out(law: "chinchilla", coefficients: ["E": fit.E, "A": fit.A, "B": fit.B, "alpha": fit.alpha, "beta": fit.beta],
                           n: fit.n, rmse: rmse, objective: fit.objective,
                           predictions: targets.map { ["N": $0.0, "D": $0.1, "loss": fit.loss(parameters: $0.0, tokens: $0.1)] })
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(out), as: UTF8.self))
+            print(try encodeJSON(out))
             return
         }
         print("Chinchilla fit L = E + A/N^α + B/D^β on \(fit.n) points from \(input) (Huber δ 1e-3 on log L, L-BFGS, \(chinchillaStarts().count) starts, \(fit.starts) converged)")
@@ -138,12 +142,10 @@ extension Fit {
                 let fit = try fitOverTraining(parameters: points.map { $0[0] }, tokens: points.map { $0[1] }, losses: points.map { $0[2] })
                 coefficients = ["E": fit.E, "a": fit.a, "b": fit.b, "eta": fit.eta]
                 title = "over-training L = E + (a·M^η + b·M^−η)·C^−η"; stat = fit.residualStandardError
-                predictions = try predict.map { s in
-                    let p = s.split(separator: ":").compactMap { Double($0) }
-                    guard p.count == 2, p.allSatisfy({ $0 > 0 }) else { throw ValidationError("--predict: '\(s)' is not N:D") }
-                    return ["N": p[0], "D": p[1], "M": p[1] / p[0], "loss": fit.loss(parameters: p[0], tokens: p[1])]
+                predictions = try predict.map(parsePair).map { n, d in
+                    ["N": n, "D": d, "M": d / n, "loss": fit.loss(parameters: n, tokens: d)]
                 }
-                if let save { try JSONEncoder().encode(fit).write(to: URL(fileURLWithPath: save), options: .atomic) }
+                try saveFit(fit)
             } else {
                 let fit = try fitDownstream(losses: points.map { $0[0] }, errors: points.map { $0[1] })
                 coefficients = ["epsilon": fit.epsilon, "k": fit.k, "gamma": fit.gamma]
@@ -152,15 +154,12 @@ extension Fit {
                     guard let l = Double(s), l > 0 else { throw ValidationError("--predict: '\(s)' is not a loss") }
                     return ["loss": l, "err": fit.error(atLoss: l)]
                 }
-                if let save { try JSONEncoder().encode(fit).write(to: URL(fileURLWithPath: save), options: .atomic) }
+                try saveFit(fit)
             }
         } catch let error as ScalingLawError { throw fail("\(input): \(error.localizedDescription)") }
         if json {
             struct Out: Codable { var law: String; var coefficients: [String: Double]; var n: Int; var fitError: Double; var predictions: [[String: Double]] }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(Out(law: law, coefficients: coefficients, n: points.count, fitError: stat,
-                                                           predictions: predictions)), as: UTF8.self))
+            print(try encodeJSON(Out(law: law, coefficients: coefficients, n: points.count, fitError: stat, predictions: predictions)))
             return
         }
         print("\(title) on \(points.count) points from \(input)")
@@ -207,7 +206,7 @@ struct Predict: ParsableCommand {
             return FitPrediction(params: c, loss: f.loss(at: c), lower: lo, upper: hi)
         }
         if json {
-            print(String(decoding: try JSONEncoder().encode(out), as: UTF8.self))
+            print(try encodeJSON(out))
         } else {
             for p in out { print(String(format: "%.4g params: %.4f [%.4f, %.4f]", p.params, p.loss, p.lower, p.upper)) }
         }

@@ -55,18 +55,17 @@ struct StudyRunCommand: ParsableCommand {
         default: throw ValidationError("--executor must be local or slurm, got '\(executor)'")
         }
         let runner = try StudyRunner(spec: spec, file: location.file, directory: directory,
-                                     log: json ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : { print($0); fflush(stdout) })
+                                     log: json ? { log($0) } : { print($0); fflush(stdout) })
         let result: StudyResult
         do { result = try runner.run(executor: runExecutor) } catch let error as StudyError {
-            FileHandle.standardError.write(Data("error: \(error.localizedDescription)\n".utf8))
-            throw ExitCode(dryRun ? 0 : 1)
+            let failure = fail(error.localizedDescription)
+            throw dryRun ? ExitCode.success : failure
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(result).write(to: directory.appendingPathComponent("result.json"), options: .atomic)
+        let resultJSON = try encodeJSON(result)
+        try resultJSON.write(to: directory.appendingPathComponent("result.json"), atomically: true, encoding: .utf8)
         let report = directory.appendingPathComponent("report.html")
         try StudyReport.html(result, spec: spec).write(to: report, atomically: true, encoding: .utf8)
-        if json { print(String(decoding: try encoder.encode(result), as: UTF8.self)); return }
+        if json { print(resultJSON); return }
         print("\n== result")
         for o in result.outcomes {
             guard let p = o.prediction else {
@@ -94,11 +93,7 @@ struct StudyStatus: ParsableCommand {
             throw ValidationError("\(db.path) does not exist: start the study with `nanolm study run \(location.file)`")
         }
         let runs = try StudyStore(path: db.path).storedRuns(study: spec.name)
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(runs), as: UTF8.self)); return
-        }
+        if json { print(try encodeJSON(runs)); return }
         var counts: [String: Int] = [:]
         for r in runs { counts[r.status, default: 0] += 1 }
         print("study \(spec.name) (\(directory.path)): \(runs.count) runs — " + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))

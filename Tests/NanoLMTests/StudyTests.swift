@@ -134,7 +134,7 @@ final class StudyTests: XCTestCase {
     /// Two designs: each gets its own grid choice and fit; the ranking orders their predictions.
     func testTwoDesignsAreCompared() throws {
         let yaml = Self.tinyYAML().replacingOccurrences(of: "  - {name: gpt, architecture: gpt, layers: 1, headDim: 16}",
-                                                        with: "  - {name: gpt, architecture: gpt, layers: 1, headDim: 16}\n  - {name: llama, architecture: llama, layers: 1, headDim: 16}")
+                                                        with: "  - {name: gpt, architecture: gpt, layers: 1, headDim: 16}\n  - {name: llama, architecture: llama, layers: 2, headDim: 16}")
         let (result, lines) = try runStudy(try write(yaml), directory: root.appendingPathComponent("s"))
         XCTAssertEqual(Set(result.outcomes.map(\.design)), ["gpt", "llama"])
         XCTAssertEqual(Set(result.runs.map(\.design)), ["gpt", "llama"])
@@ -145,6 +145,10 @@ final class StudyTests: XCTestCase {
             XCTAssertTrue(lines.contains { $0.contains("is predicted better than") })
         }
         XCTAssertTrue(result.outcomes.allSatisfy { $0.targetLoss != nil })
+        // Eq. (1) with each design's own depth (1 and 2 layers), summed over designs, by hand.
+        func m(_ l: Double, _ w: Double) -> Double { 96 * 4 * 16 * l * w * w * (1 + 16 / (6 * w) + 128 / (16 * l * w)) }
+        let plan = [1.0, 2.0].map { l in 3 * m(l, 32) + m(l, 48) + m(l, 64) + m(l, 80) }.reduce(0, +)
+        XCTAssertEqual(result.costRatioEquation1, plan / (m(1, 128) + m(2, 128)), accuracy: 1e-9)
         XCTAssertTrue(StudyReport.html(result, spec: try StudySpec.load(root.appendingPathComponent("study.yaml"))).contains("llama"))
     }
 

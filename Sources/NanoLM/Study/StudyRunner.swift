@@ -144,11 +144,7 @@ public final class StudyRunner {
         for run in pending {
             try FileManager.default.createDirectory(atPath: run.directory, withIntermediateDirectories: true)
             let url = URL(fileURLWithPath: run.directory + "/config.json")
-            if !FileManager.default.fileExists(atPath: url.path) {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try encoder.encode(run.config).write(to: url, options: .atomic)
-            }
+            if !FileManager.default.fileExists(atPath: url.path) { try JSON.write(run.config, to: url) }
         }
         switch executor {
         case .inProcess:
@@ -173,8 +169,9 @@ public final class StudyRunner {
         case let .slurm(executable, dryRun, options):
             try trainOnSlurm(pending, executable: executable, dryRun: dryRun, options: options, phase: phase)
         }
+        let statuses = Dictionary(uniqueKeysWithValues: try store.runs(study: spec.name).map { ($0.id, $0.status) })
         for run in pending where Self.finishedSummary(run.directory) == nil {
-            let status = try store.runs(study: spec.name).first { $0.id == run.id }?.status
+            let status = statuses[run.id]
             if status == "running" || status == "pending" { try store.setStatus(run.id, "failed", message: "no summary.json after training") }
         }
     }
@@ -291,6 +288,10 @@ public final class StudyRunner {
             }
         }
 
+        // Each design's target run, planned once: its size is what the fit predicts, its FLOPs what the cost compares.
+        var targets: [String: StudyRun] = [:]
+        for d in spec.designs { targets[d.name] = try plan(d, width: spec.targetWidth, hyper: chosen[d.name]!.best, phase: "target") }
+
         // (2) μTransfer: the same (l, σ, τ) at every width; Table 2 scales them per tensor.
         log("== (2) μTransfer from width \(base) (Table 2: hidden lr l/r, hidden init σ²/r, output τ/r, r = width/\(base))")
         for d in spec.designs {
@@ -328,7 +329,7 @@ public final class StudyRunner {
                 losses.append(ok.map { $0.loss! }.reduce(0, +) / Double(ok.count))
             }
             if !skipped.isEmpty { log("   \(d.name): left out of the fit: \(skipped.joined(separator: "; "))") }
-            let target = try plan(d, width: spec.targetWidth, hyper: chosen[d.name]!.best, phase: "target")
+            let target = targets[d.name]!
             let fit: MuScalingFit
             do { fit = try fitMuScaling(parameters: sizes, losses: losses) } catch {
                 log("   \(d.name): no prediction: \(error.localizedDescription)")
@@ -373,30 +374,32 @@ public final class StudyRunner {
         }
 
         // (7) Cost: everything trained for the prediction against one target run.
+        // Eq. (1) per design with that design's depth (designs may differ in layers), summed over designs.
         stored = Dictionary(uniqueKeysWithValues: try store.runs(study: spec.name).map { ($0.id, $0) })
-        var planRuns: [Cost.Run] = []
-        var plannedFLOPs = 0.0, targetFLOPs = 0.0
-        var layersForCost = spec.designs[0].layers
+        var planCount = 0
+        var plannedEq1 = 0.0, targetEq1 = 0.0, plannedFLOPs = 0.0, targetFLOPs = 0.0
         for d in spec.designs {
-            layersForCost = d.layers
+            func eq1(_ width: Int, _ steps: Int) -> Double {
+                Cost.stepFLOPs(layers: d.layers, width: width, sequenceLength: spec.budget.sequenceLength, vocabulary: vocabularySize,
+                               batchSize: spec.budget.batchSize) * Double(steps)
+            }
             let ids = Set(gridRuns[d.name]!.map(\.id) + proxyRuns[d.name]!.map(\.id))
-            for id in ids { if let r = stored[id] { planRuns.append(Cost.Run(width: r.width, steps: r.steps)); plannedFLOPs += r.flops } }
-            targetFLOPs += try plan(d, width: spec.targetWidth, hyper: chosen[d.name]!.best, phase: "target").flops
+            for id in ids { if let r = stored[id] { planCount += 1; plannedEq1 += eq1(r.width, r.steps); plannedFLOPs += r.flops } }
+            targetEq1 += eq1(spec.targetWidth, spec.budget.steps)
+            targetFLOPs += targets[d.name]!.flops
         }
-        let target = Cost.Run(width: spec.targetWidth, steps: spec.budget.steps, count: spec.designs.count)
-        let eq1 = Cost.ratio(plan: planRuns, target: target, layers: layersForCost, sequenceLength: spec.budget.sequenceLength,
-                             vocabulary: vocabularySize, batchSize: spec.budget.batchSize)
+        let eq1 = plannedEq1 / targetEq1
         let counted = plannedFLOPs / targetFLOPs
         log(String(format: "== (7) cost: the study trained %d runs for %.3g FLOPs = %.3f× the target run(s) by Eq. (1), %.3f× by counted FLOPs",
-                   planRuns.count, plannedFLOPs, eq1, counted))
+                   planCount, plannedFLOPs, eq1, counted))
 
         // (8) The target itself, to check the prediction.
         if spec.trainsTarget {
             log("== (8) training the target width \(spec.targetWidth) to check the prediction")
-            let targets = try spec.designs.map { try plan($0, width: spec.targetWidth, hyper: chosen[$0.name]!.best, phase: "target") }
-            try execute(targets, executor: executor, phase: "target")
+            let targetRuns = spec.designs.map { targets[$0.name]! }
+            try execute(targetRuns, executor: executor, phase: "target")
             stored = Dictionary(uniqueKeysWithValues: try store.runs(study: spec.name).map { ($0.id, $0) })
-            for (i, t) in targets.enumerated() {
+            for (i, t) in targetRuns.enumerated() {
                 guard let actual = stored[t.id], actual.status == "done", let loss = actual.loss else {
                     log("   \(t.design): the target run did not finish (\(stored[t.id]?.status ?? "missing"))"); continue
                 }
