@@ -66,13 +66,19 @@ extension StudyRunner {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = [name] + arguments
-        let out = Pipe(), err = Pipe()
+        // Standard error goes to a file, as in Track's command sources: two pipes read one after the other
+        // would block if the program filled the second while we drained the first.
+        let out = Pipe()
+        let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-stderr-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errURL) }
         p.standardOutput = out
-        p.standardError = err
+        p.standardError = try FileHandle(forWritingTo: errURL)
+        p.standardInput = FileHandle.nullDevice
         do { try p.run() } catch { throw StudyError.failed("cannot run \(name): \(error)") }
         let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
+        let errData = FileManager.default.contents(atPath: errURL.path) ?? Data()
         guard p.terminationStatus == 0 else {
             throw StudyError.failed("\(name) \(arguments.joined(separator: " ")) failed: \(String(decoding: errData, as: UTF8.self))"
                                     + (name == "sbatch" ? " (is Slurm installed and SLURM_CONF set? scripts/slurm_local.sh starts a local one)" : ""))
