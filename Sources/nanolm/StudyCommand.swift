@@ -92,7 +92,7 @@ struct StudyStatus: ParsableCommand {
         guard FileManager.default.fileExists(atPath: db.path) else {
             throw ValidationError("\(db.path) does not exist: start the study with `nanolm study run \(location.file)`")
         }
-        let runs = try StudyStore(path: db.path).storedRuns(study: spec.name)
+        let runs = try StudyStore(path: db.path).runs(study: spec.name)
         if json { print(try encodeJSON(runs)); return }
         var counts: [String: Int] = [:]
         for r in runs { counts[r.status, default: 0] += 1 }

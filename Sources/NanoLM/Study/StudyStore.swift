@@ -80,9 +80,7 @@ public final class StudyStore {
         }
     }
 
-    public func storedRuns(study: String) throws -> [StoredRun] { try runs(study: study) }
-
-    func runs(study: String) throws -> [StoredRun] {
+    public func runs(study: String) throws -> [StoredRun] {
         try queue.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE study = ? ORDER BY design, phase, width, learningRate, initStd, outputMultiplier",
                              arguments: [study]).map(StoredRun.init(row:))
