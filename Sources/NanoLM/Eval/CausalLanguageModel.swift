@@ -1,0 +1,84 @@
+import Foundation
+import Torch
+
+/// What multiple-choice scoring needs from a model: next-token logits at every position, and the
+/// longest sequence it was built for. GPT and Llama conform; BERT and T5 are not causal and do not.
+public protocol CausalLanguageModel: AnyObject {
+    /// The longest input the model takes (its `ModelConfig.sequenceLength`).
+    var maxSequenceLength: Int { get }
+    /// V, the size of the logits' last dimension.
+    var vocabularySize: Int { get }
+    /// ids [B, T] → logits [B, T, V]; position t predicts token t + 1.
+    func logits(_ ids: Tensor, training: Bool) throws -> Tensor
+}
+
+extension GPT: CausalLanguageModel {
+    public var maxSequenceLength: Int { config.sequenceLength }
+    public var vocabularySize: Int { config.vocabularySize }
+}
+
+extension Llama: CausalLanguageModel {
+    public var maxSequenceLength: Int { config.sequenceLength }
+    public var vocabularySize: Int { config.vocabularySize }
+}
+
+/// A trained run directory opened for evaluation: its config, its final weights, its summary.
+public struct EvalCheckpoint {
+    public let directory: URL
+    public let config: TrainingConfig
+    public let model: any CausalLanguageModel
+    /// summary.json, when the run has finished.
+    public let summary: RunSummary?
+    /// The step the weights are from (the checkpoint's loop state).
+    public let step: Int?
+
+    /// Reads DIR/config.json and DIR/checkpoint.safetensors as `nanolm train` writes them (see ``Trainer``).
+    public init(directory: URL) throws {
+        let configURL = directory.appendingPathComponent("config.json")
+        let checkpointURL = directory.appendingPathComponent("checkpoint.safetensors")
+        guard FileManager.default.fileExists(atPath: configURL.path) else {
+            throw EvalError.checkpoint(directory.path, "no config.json: is it a run directory written by `nanolm train`?")
+        }
+        guard FileManager.default.fileExists(atPath: checkpointURL.path) else {
+            throw EvalError.checkpoint(directory.path, "no checkpoint.safetensors: train the run first (`nanolm train --resume \(directory.path)`)")
+        }
+        let config: TrainingConfig
+        do { config = try JSON.read(TrainingConfig.self, from: configURL) } catch let error as DecodingError {
+            throw EvalError.checkpoint(configURL.path, "not a training config: \(describe(error))")
+        }
+        let model = try makeModel(config.model, seed: config.seed)
+        guard let causal = model as? any CausalLanguageModel else {
+            throw EvalError.checkpoint(directory.path, "architecture \(config.model.architecture.rawValue) is not a causal language model; multiple-choice scoring needs GPT or Llama")
+        }
+        let contents = try SafeTensors.load(checkpointURL)
+        let weights = Dictionary(uniqueKeysWithValues: contents.tensors.compactMap { key, value in
+            key.hasPrefix("model.") ? (String(key.dropFirst("model.".count)), value) : nil
+        })
+        try model.load(weights, from: checkpointURL.path)
+        let state = contents.metadata["nanolm.state"].flatMap { try? JSONDecoder().decode(LoopState.self, from: Data($0.utf8)) }
+        self.directory = directory
+        self.config = config
+        self.model = causal
+        self.summary = try? JSON.read(RunSummary.self, from: directory.appendingPathComponent("summary.json"))
+        self.step = state?.step
+    }
+}
+
+/// A problem with evaluation input: a task file (with its line), a checkpoint, a data directory.
+public enum EvalError: Error, CustomStringConvertible {
+    case badLine(file: String, line: Int, reason: String)
+    case taskFile(String, String)
+    case checkpoint(String, String)
+    case data(String, String)
+    case model(String)
+
+    public var description: String {
+        switch self {
+        case let .badLine(file, line, reason): return "\(file):\(line): \(reason)"
+        case let .taskFile(file, reason): return "\(file): \(reason)"
+        case let .checkpoint(path, reason): return "\(path): \(reason)"
+        case let .data(path, reason): return "\(path): \(reason)"
+        case let .model(reason): return reason
+        }
+    }
+}
