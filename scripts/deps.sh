@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sourced by the other scripts: installs what nanolm needs on Debian 12, only what is missing.
 #   ensure_system   apt packages: libtorch (the engine), python3-torch + scipy (goldens), zstd
-#   ensure_python   .venv: Debian's python3 with its torch/scipy, plus PyPI's safetensors
+#   ensure_python   .venv: Debian's python3 with its torch/scipy, plus PyPI's safetensors, and
+#                   tokenizers + tiktoken (the tokenizer's goldens and benchmark peers)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,9 +38,10 @@ ensure_system() {
 ensure_python() {
     local py="$ROOT/.venv/bin/python"
     if [ ! -x "$py" ]; then
-        echo "==> creating .venv (Debian python3 with system torch/scipy, plus safetensors from PyPI)"
+        echo "==> creating .venv (Debian python3 with system torch/scipy, plus safetensors, tokenizers, tiktoken from PyPI)"
         /usr/bin/python3 -m venv --system-site-packages "$ROOT/.venv"
     fi
     "$py" -c "import safetensors" 2>/dev/null || "$py" -m pip install -q --disable-pip-version-check "safetensors>=0.4"
+    "$py" -c "import tokenizers, tiktoken" 2>/dev/null || "$py" -m pip install -q --disable-pip-version-check "tokenizers>=0.15" "tiktoken>=0.5"
     export NANOLM_PYTHON="$py"
 }

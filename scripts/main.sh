@@ -14,9 +14,10 @@ NANOLM="$(swift build -c release --show-bin-path)/nanolm"
 [ -x "$NANOLM" ] || { echo "error: build failed; run 'swift build -c release' to see why" >&2; exit 1; }
 # libgomp's threads sleep instead of spinning between kernels: up to 1.6x faster here (docs/BENCHMARKS.md).
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+# Byte-level ids: the default study's recorded results (docs/RESULTS.md) were measured on bytes.
 if [ ! -f data/nano/index.json ]; then
-    echo "==> nanolm data build --track nano --out data/nano"
-    "$NANOLM" data build --track nano --out data/nano
+    echo "==> nanolm data build --track nano --tokenizer bytes --out data/nano"
+    "$NANOLM" data build --track nano --tokenizer bytes --out data/nano
 fi
 echo "==> nanolm study run $study"
 start=$(date +%s)

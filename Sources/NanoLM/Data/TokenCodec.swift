@@ -1,8 +1,8 @@
 import Foundation
 
 /// What the data pipeline needs from a tokenizer: encode documents, decode samples, name its special
-/// ids, and identify itself by a hash of its files. The byte-level BPE (Tokenizer.swift) conforms through
-/// an adapter; ``ByteCodec`` needs no training and serves tests and a first look at a corpus.
+/// ids, and identify itself by a hash of its files. The byte-level BPE (``Tokenizer``) conforms;
+/// ``ByteCodec`` needs no training and serves tests and a first look at a corpus.
 ///
 /// `encode` is called from several threads at once (documents are encoded in parallel).
 public protocol TokenCodec {
@@ -73,12 +73,17 @@ public func render(_ ids: [Int32], codec: any TokenCodec) -> String {
 }
 
 /// Where tokenizers come from: loading one saved next to shards, and training one on a text sample.
-/// The BPE tokenizer plugs in here (``register(name:load:)``, ``trainer``).
+/// Other tokenizers plug in here (``register(name:load:)``, ``trainer``).
 public enum TokenCodecs {
-    nonisolated(unsafe) static var loaders: [String: (URL) throws -> any TokenCodec] = ["bytes": { _ in ByteCodec() }]
+    nonisolated(unsafe) static var loaders: [String: (URL) throws -> any TokenCodec] = [
+        "bytes": { _ in ByteCodec() },
+        "bpe": { try Tokenizer(directory: $0) },
+    ]
 
-    /// Trains a tokenizer with `vocabularySize` ids on sample documents; nil until a trainer is registered.
-    nonisolated(unsafe) public static var trainer: ((_ sample: [String], _ vocabularySize: Int) throws -> any TokenCodec)?
+    /// Trains a tokenizer with `vocabularySize` ids on sample documents: the byte-level BPE unless replaced.
+    nonisolated(unsafe) public static var trainer: ((_ sample: [String], _ vocabularySize: Int) throws -> any TokenCodec)? = {
+        try Tokenizer.train(documents: $0, vocabularySize: $1)
+    }
 
     public static func register(name: String, load: @escaping (URL) throws -> any TokenCodec) {
         loaders[name] = load

@@ -162,7 +162,7 @@ public struct StudySpec: Codable, Hashable, Sendable {
         if let t = options?.basinTolerance { try check(t >= 0, "field 'options.basinTolerance' must not be negative") }
         if let l = options?.level { try check(l > 0 && l < 1, "field 'options.level' must be in (0, 1)") }
         try check(data == "synthetic" || FileManager.default.fileExists(atPath: data + "/index.json"),
-                  "field 'data': \(data) has no index.json: build it with `nanolm data build --track nano --out \(data)`")
+                  "field 'data': \(data) has no index.json: build it with `nanolm data build --track nano --tokenizer bytes --out \(data)`")
     }
 
     var basinTolerance: Double { options?.basinTolerance ?? 0.01 }
