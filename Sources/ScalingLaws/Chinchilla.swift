@@ -69,3 +69,30 @@ public func fitChinchilla(parameters: [Double], tokens: [Double], losses: [Doubl
     return ChinchillaFit(E: exp(p[2]), A: exp(p[0]), B: exp(p[1]), alpha: p[3], beta: p[4], objective: best!.value,
                          starts: converged, n: count)
 }
+
+extension ChinchillaFit {
+    /// (E, A, B, α, β), the order of bootstrap summaries.
+    public var coefficients: [Double] { [E, A, B, alpha, beta] }
+    /// The optimum as a start (a, b, e, α, β) of `fitChinchilla`.
+    var start: [Double] { [log(A), log(B), log(E), alpha, beta] }
+}
+
+/// Fits without the `k` points of largest compute C = 6ND (full grid of starts) and predicts those.
+public func backtestChinchilla(parameters: [Double], tokens: [Double], losses: [Double], holdOutLargest k: Int,
+                               starts: [[Double]] = chinchillaStarts()) throws -> [HeldOutPoint] {
+    try backtest(count: losses.count, holdOutLargest: k, size: { 6 * parameters[$0] * tokens[$0] }, minimumPoints: 6, law: "Chinchilla",
+                 fit: { idx in try fitChinchilla(parameters: idx.map { parameters[$0] }, tokens: idx.map { tokens[$0] }, losses: idx.map { losses[$0] }, starts: starts) },
+                 predict: { fit, i in fit.loss(parameters: parameters[i], tokens: tokens[i]) }, actual: { losses[$0] })
+}
+
+/// Bootstrap of (E, A, B, α, β) and of the loss at each (N, D) of `targets`. The Huber fit has no
+/// covariance (docs/DESIGN.md), so this is its only interval. Each refit starts from the full fit's
+/// optimum and from every 500th start of Hoffmann's grid (10 starts, not 4,500): a resample's optimum lies
+/// near the full data's, and the grid guards against a resample moving to another basin.
+public func bootstrapChinchilla(parameters: [Double], tokens: [Double], losses: [Double], fit full: ChinchillaFit,
+                                at targets: [(Double, Double)], resamples: Int = 1000, level: Double = 0.95, seed: UInt64 = 0) -> BootstrapSummary {
+    let starts = [full.start] + Array(chinchillaStarts().enumerated().filter { $0.offset % 500 == 0 }.map(\.element))
+    return bootstrap(count: losses.count, resamples: resamples, level: level, seed: seed, minimumDistinct: 6,
+                     fit: { idx in try fitChinchilla(parameters: idx.map { parameters[$0] }, tokens: idx.map { tokens[$0] }, losses: idx.map { losses[$0] }, starts: starts) },
+                     quantities: { fit in fit.coefficients + targets.map { fit.loss(parameters: $0.0, tokens: $0.1) } })
+}

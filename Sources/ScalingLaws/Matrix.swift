@@ -53,3 +53,16 @@ enum Matrix {
         return g
     }
 }
+
+extension Matrix {
+    /// T·C·Tᵀ: a covariance C of some coefficients carried to others whose Jacobian is T (the delta method).
+    static func congruence(_ t: [[Double]], _ c: [[Double]]) -> [[Double]] {
+        t.indices.map { i in
+            t.indices.map { j in
+                var v = 0.0
+                for k in c.indices { for l in c.indices { v += t[i][k] * c[k][l] * t[j][l] } }
+                return v
+            }
+        }
+    }
+}

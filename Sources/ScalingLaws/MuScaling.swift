@@ -2,7 +2,7 @@ import Foundation
 
 /// μScaling's law L(C) = a·C^b + c (paper §3.1), fitted to proxies' losses against parameter count C.
 /// Coefficients are in raw parameters; `a(perUnit: 1e9)` gives the paper's a with C in billions.
-public struct MuScalingFit: Codable, Sendable, Equatable {
+public struct MuScalingFit: LeastSquaresLaw, Codable, Sendable, Equatable {
     public var a: Double
     public var b: Double
     public var c: Double
@@ -32,21 +32,12 @@ public struct MuScalingFit: Codable, Sendable, Equatable {
         return max(v, 0).squareRoot()
     }
 
-    /// Standard error of the fitted curve at `parameters`, by the delta method: sqrt(g·pcov·gᵀ).
-    public func standardError(at parameters: Double) -> Double {
+    public var coefficients: [Double] { [a, b, c] }
+    public func value(at parameters: Double) -> Double { loss(at: parameters) }
+    /// ∂L/∂(a, b, c) = (C^b, a·C^b·ln C, 1).
+    public func gradient(at parameters: Double) -> [Double] {
         let pb = pow(parameters, b)
-        let g = [pb, a * pb * log(parameters), 1]
-        var v = 0.0
-        for i in 0..<3 { for j in 0..<3 { v += g[i] * covariance[i][j] * g[j] } }
-        return max(v, 0).squareRoot()
-    }
-
-    /// Delta-method interval of the fitted curve at `parameters`, with Student's t quantile on n − 3 degrees
-    /// of freedom (small n widens it).
-    public func interval(at parameters: Double, level: Double = 0.95) -> (lower: Double, upper: Double) {
-        let t = Distributions.studentQuantile((1 + level) / 2, dof: Double(n - 3))
-        let mid = loss(at: parameters), half = t * standardError(at: parameters)
-        return (mid - half, mid + half)
+        return [pb, a * pb * log(parameters), 1]
     }
 }
 
@@ -101,13 +92,7 @@ public func fitMuScaling(parameters: [Double], losses: [Double], sigma: [Double]
     // Back to raw parameters: a = α·s^(−b). Covariance through the Jacobian of (α, b, c) → (a, b, c).
     let sb: Double = pow(s, -b)
     let a = alpha * sb
-    let t: [[Double]] = [[sb, -a * log(s), 0], [0, 1, 0], [0, 0, 1]]
-    var covariance = [[Double]](repeating: [0, 0, 0], count: 3)
-    for i in 0..<3 { for j in 0..<3 {
-        var v = 0.0
-        for k in 0..<3 { for l in 0..<3 { v += t[i][k] * scaledCovariance[k][l] * t[j][l] } }
-        covariance[i][j] = v
-    } }
+    let covariance = Matrix.congruence([[sb, -a * log(s), 0], [0, 1, 0], [0, 0, 1]], scaledCovariance)
     var sse = 0.0
     for (p, l) in zip(parameters, losses) { let d: Double = a * pow(p, b) + c - l; sse += d * d }
     let rmse = (sse / Double(losses.count)).squareRoot()
@@ -140,7 +125,7 @@ func muScalingStarts(x: [Double], losses: [Double]) -> [[Double]] {
     }
 }
 
-/// One held-out point of a backtest.
+/// One held-out point of a μScaling backtest (kept by studies).
 public struct BacktestPoint: Codable, Sendable, Equatable {
     public var parameters: Double
     public var actual: Double
@@ -150,46 +135,18 @@ public struct BacktestPoint: Codable, Sendable, Equatable {
 }
 
 /// Fits on all but the `holdOutLargest` largest sizes and predicts those.
-public func backtestMuScaling(parameters: [Double], losses: [Double], holdOutLargest k: Int) throws -> [BacktestPoint] {
-    let order = parameters.indices.sorted { parameters[$0] < parameters[$1] }
-    guard k >= 1, order.count - k >= 4 else {
-        throw ScalingLawError.tooFewPoints(law: "μScaling backtest holding out \(k)", needed: k + 4, got: order.count)
-    }
-    let kept = Array(order.dropLast(k)), held = Array(order.suffix(k))
-    let fit = try fitMuScaling(parameters: kept.map { parameters[$0] }, losses: kept.map { losses[$0] })
-    return held.map { i in
-        let p = fit.loss(at: parameters[i])
-        return BacktestPoint(parameters: parameters[i], actual: losses[i], predicted: p, relativeError: (p - losses[i]) / losses[i])
-    }
+public func backtestMuScaling(parameters: [Double], losses: [Double], sigma: [Double]? = nil, holdOutLargest k: Int) throws -> [BacktestPoint] {
+    try backtest(count: parameters.count, holdOutLargest: k, size: { parameters[$0] }, minimumPoints: 4, law: "μScaling",
+                 fit: { idx in try fitMuScaling(parameters: idx.map { parameters[$0] }, losses: idx.map { losses[$0] }, sigma: sigma.map { s in idx.map { s[$0] } }) },
+                 predict: { fit, i in fit.loss(at: parameters[i]) }, actual: { losses[$0] })
+        .map { BacktestPoint(parameters: parameters[$0.index], actual: $0.actual, predicted: $0.predicted, relativeError: $0.relativeError) }
 }
 
-/// A bootstrap interval: points resampled with replacement (seeded), refitted; percentiles of the prediction.
-public func bootstrapMuScaling(parameters: [Double], losses: [Double], at target: Double, resamples: Int = 1000,
-                               level: Double = 0.95, seed: UInt64 = 0) -> (lower: Double, upper: Double, used: Int, failed: Int) {
-    var rng = SplitMix64(seed: seed)
-    var predictions: [Double] = []
-    var failed = 0
-    for _ in 0..<resamples {
-        let idx = (0..<parameters.count).map { _ in Int(rng.next() % UInt64(parameters.count)) }
-        guard Set(idx).count >= 4, let fit = try? fitMuScaling(parameters: idx.map { parameters[$0] }, losses: idx.map { losses[$0] })
-        else { failed += 1; continue }
-        predictions.append(fit.loss(at: target))
-    }
-    guard !predictions.isEmpty else { return (.nan, .nan, 0, failed) }
-    predictions.sort()
-    func q(_ p: Double) -> Double { predictions[min(predictions.count - 1, max(0, Int((p * Double(predictions.count - 1)).rounded())))] }
-    return (q((1 - level) / 2), q((1 + level) / 2), predictions.count, failed)
-}
-
-/// Steele's SplitMix64: a tiny seeded generator, the same on every platform.
-public struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// A bootstrap interval of the prediction at each of `targets`: points resampled with replacement (seeded),
+/// refitted; percentiles. Quantities: the coefficients (a, b, c), then the predictions.
+public func bootstrapMuScaling(parameters: [Double], losses: [Double], sigma: [Double]? = nil, at targets: [Double],
+                               resamples: Int = 1000, level: Double = 0.95, seed: UInt64 = 0) -> BootstrapSummary {
+    bootstrap(count: parameters.count, resamples: resamples, level: level, seed: seed, minimumDistinct: 4,
+              fit: { idx in try fitMuScaling(parameters: idx.map { parameters[$0] }, losses: idx.map { losses[$0] }, sigma: sigma.map { s in idx.map { s[$0] } }) },
+              quantities: { fit in fit.coefficients + targets.map { fit.loss(at: $0) } })
 }

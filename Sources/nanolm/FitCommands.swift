@@ -2,82 +2,219 @@ import ArgumentParser
 import Foundation
 import ScalingLaws
 
-/// `nanolm fit`: the μScaling law from a file of (params, loss) points, with predictions, a backtest and a bootstrap.
+/// `nanolm fit`: one of four laws from a file of points, with predictions, intervals, a backtest and a bootstrap.
 struct Fit: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Fit the μScaling law L = a·C^b + c to proxies' losses and predict larger sizes.",
+        abstract: "Fit a scaling law (μScaling, Chinchilla, over-training, downstream) and predict with intervals.",
         discussion: """
-            --input is CSV with a header (columns params,loss; others ignored) or a JSON array of objects \
-            with those keys. C is the parameter count including embeddings, in raw parameters. Example:
+            --input is CSV with a header or a JSON array of objects; the law's columns are read, others \
+            ignored. --predict takes what the law's input is:
+              mu          L = a·C^b + c; params,loss (C: raw parameter count incl.
+                          embeddings); --predict 26.185e9; --sigma COLUMN weights
+                          the points as curve_fit's sigma
+              chinchilla  L = E + A/N^α + B/D^β; N,D,loss; Hoffmann et al.'s
+                          Approach 3 (Huber on log L, 4,500 L-BFGS starts);
+                          --predict N:D
+              overtrain   L = E + (a·M^η + b·M^−η)·C^−η, C = 6ND, M = D/N
+                          (Gadre et al.); N,D,loss; --predict N:D
+              downstream  Err = ε − k·exp(−γ·L); loss,err; --predict a loss (the
+                          prediction is err)
 
-              nanolm fit --law mu --input proxies.csv --predict 26.185e9 --holdout-largest 1 --save fit.json
+            Intervals: mu, overtrain and downstream give the delta-method interval from curve_fit's \
+            covariance with Student's t on n − p degrees of freedom; chinchilla (a Huber fit, no \
+            covariance) has intervals and standard errors only from --bootstrap. --bootstrap N adds \
+            percentile intervals from N seeded resamples for every law. --holdout-largest K fits \
+            without the K largest points and predicts them: largest C (mu), largest 6ND (chinchilla, \
+            overtrain), lowest loss (downstream).
 
-            --law chinchilla fits L = E + A/N^α + B/D^β to columns N,D,loss as Hoffmann et al. (Approach 3):             Huber loss (δ 1e-3) on log L, L-BFGS from 4,500 starts; --predict takes N:D pairs.
-            --law overtrain fits Gadre et al.'s L = E + (a·M^η + b·M^−η)·C^−η (C = 6ND, M = D/N) to N,D,loss;             --predict takes N:D pairs. --law downstream fits Err = ε − k·exp(−γ·L) to loss,err; --predict takes losses.
+            --json prints law, coefficients, stderr, n, rmse, predictions (loss, lower, upper; for \
+            downstream loss is the input and err the prediction) and backtest. Example:
+
+              nanolm fit --law mu --input proxies.csv --predict 26.185e9 --holdout-largest 1
             """)
-    @Option(help: "The law: mu (L = a·C^b + c) or chinchilla (L = E + A/N^α + B/D^β).") var law = "mu"
-    @Option(help: "CSV or JSON file of points (columns params,loss for mu; N,D,loss for chinchilla).") var input: String
-    @Option(parsing: .upToNextOption, help: "Where to predict: parameter counts (mu) or N:D pairs (chinchilla).") var predict: [String] = []
+    @Option(help: "The law: mu, chinchilla, overtrain or downstream.") var law = "mu"
+    @Option(help: "CSV or JSON file of points (columns params,loss | N,D,loss | loss,err).") var input: String
+    @Option(parsing: .upToNextOption, help: "Where to predict: parameter counts (mu), N:D pairs (chinchilla, overtrain), losses (downstream).")
+    var predict: [String] = []
     @Option(name: .customLong("holdout-largest"), help: "Backtest: fit without the K largest points and predict them.") var holdout = 0
-    @Option(help: "Bootstrap resamples for an interval of each prediction (0: none).") var bootstrap = 0
+    @Option(help: "Bootstrap resamples for percentile intervals (0: none).") var bootstrap = 0
+    @Option(help: "Seed of the bootstrap's resampling.") var seed: UInt64 = 0
     @Option(help: "Interval level.") var level = 0.95
-    @Option(help: "Write the fit as JSON, for `nanolm predict`.") var save: String?
+    @Option(help: "mu only: a column of per-point standard deviations (curve_fit's sigma, absolute_sigma=False).") var sigma: String?
+    @Option(help: "Write the fit as JSON (mu: for `nanolm predict`).") var save: String?
     @Flag(help: "Print JSON.") var json = false
     @Option(help: .hidden) var benchmark = 0
 
     func run() throws {
-        if law == "chinchilla" { return try runChinchilla() }
-        if law == "overtrain" || law == "downstream" { return try runGadre() }
-        guard law == "mu" else { throw ValidationError("--law must be mu, chinchilla, overtrain or downstream, got '\(law)'") }
-        let predict = try self.predict.map { s -> Double in
-            guard let v = Double(s), v > 0 else { throw ValidationError("--predict: '\(s)' is not a parameter count") }
-            return v
+        guard level > 0 && level < 1 else { throw ValidationError("--level must be between 0 and 1, got \(level)") }
+        guard sigma == nil || law == "mu" else { throw ValidationError("--sigma is for --law mu only") }
+        let report: FitReport
+        switch law {
+        case "mu": guard let r = try fitMu() else { return }; report = r
+        case "chinchilla": report = try fitChinchillaLaw()
+        case "overtrain": report = try fitOverTrainingLaw()
+        case "downstream": report = try fitDownstreamLaw()
+        default: throw ValidationError("--law must be mu, chinchilla, overtrain or downstream, got '\(law)'")
         }
-        let points: [[Double]]
-        do { points = try PointsFile.read(URL(fileURLWithPath: input), columns: ["params", "loss"]) } catch {
-            throw fail(error.localizedDescription)
-        }
-        let sizes = points.map { $0[0] }, losses = points.map { $0[1] }
-        let fit: MuScalingFit
-        let backtest: [BacktestPoint]
+        if json { print(try encodeJSON(report)) } else { report.printTable(input: input) }
+    }
+
+    /// The law's columns from --input; a bad file is an error naming file, line and column.
+    func readColumns(_ names: [String]) throws -> [[Double]] {
         do {
-            fit = try fitMuScaling(parameters: sizes, losses: losses)
-            backtest = holdout > 0 ? try backtestMuScaling(parameters: sizes, losses: losses, holdOutLargest: holdout) : []
-        } catch { throw fail("\(input): \(error.localizedDescription)") }
-        try saveFit(fit)
+            let rows = try PointsFile.read(URL(fileURLWithPath: input), columns: names)
+            return names.indices.map { j in rows.map { $0[j] } }
+        } catch { throw fail(error.localizedDescription) }
+    }
+
+    /// Runs a fit (or backtest), turning a law's error into `error: FILE: reason` and exit code 1.
+    func fitting<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as ScalingLawError { throw fail("\(input): \(error.localizedDescription)") }
+    }
+
+    /// The fit (saved with --save), its backtest when --holdout-largest is set, its bootstrap when --bootstrap is.
+    func fitAll<F: Encodable, B>(fit: () throws -> F, backtest: () throws -> [B], bootstrap resample: (F) -> BootstrapSummary) throws
+        -> (fit: F, held: [B], boot: BootstrapSummary?) {
+        let f = try fitting(fit)
+        let held = holdout > 0 ? try fitting(backtest) : []
+        try saveFit(f)
+        return (f, held, bootstrap > 0 ? resample(f) : nil)
+    }
+
+    /// `--save FILE`: the fit as JSON.
+    func saveFit<T: Encodable>(_ fit: T) throws {
+        if let save { try JSONEncoder().encode(fit).write(to: URL(fileURLWithPath: save), options: .atomic) }
+    }
+
+    /// An `N:D` argument of `--predict` (parameters and tokens, both positive).
+    func parsePair(_ s: String) throws -> (Double, Double) {
+        let parts = s.split(separator: ":").compactMap { Double($0) }
+        guard parts.count == 2, parts.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw ValidationError("--predict: '\(s)' is not N:D") }
+        return (parts[0], parts[1])
+    }
+
+    /// A positive number of `--predict`.
+    func parsePositive(_ s: String, _ what: String) throws -> Double {
+        guard let v = Double(s), v > 0, v.isFinite else { throw ValidationError("--predict: '\(s)' is not \(what)") }
+        return v
+    }
+
+    /// Prediction rows: the value, the interval (delta method, or the bootstrap when there is none), and the
+    /// bootstrap's interval when one was run. `boot` holds the coefficients first, then the predictions.
+    func rows(_ inputs: [[(String, Double)]], predicted: String, values: [Double], delta: [(lower: Double, upper: Double)]?,
+              boot: BootstrapSummary?, coefficientCount: Int) -> [FitRow] {
+        inputs.indices.map { i in
+            var v: [(String, Double?)] = [(predicted, values[i])]
+            let bl = boot.flatMap { $0.used > 0 ? $0.lower[coefficientCount + i] : nil }
+            let bu = boot.flatMap { $0.used > 0 ? $0.upper[coefficientCount + i] : nil }
+            v += [("lower", delta?[i].lower ?? bl), ("upper", delta?[i].upper ?? bu)]
+            if boot != nil { v += [("bootstrapLower", bl), ("bootstrapUpper", bu)] }
+            return FitRow(inputs: inputs[i], values: v)
+        }
+    }
+
+    /// Backtest rows: the held-out point's inputs, measured and predicted values.
+    func backtestRows(_ points: [HeldOutPoint], inputs: (Int) -> [(String, Double)]) -> [FitRow] {
+        points.map { FitRow(inputs: inputs($0.index), values: [("actual", $0.actual), ("predicted", $0.predicted), ("relativeError", $0.relativeError)]) }
+    }
+
+    func bootstrapInfo(_ b: BootstrapSummary?) -> FitReport.BootstrapInfo? {
+        b.map { .init(resamples: bootstrap, used: $0.used, failed: $0.failed, seed: seed) }
+    }
+}
+
+extension Fit {
+    /// μScaling; nil when --benchmark printed its timing instead.
+    func fitMu() throws -> FitReport? {
+        let columns = try readColumns(["params", "loss"] + (sigma.map { [$0] } ?? []))
+        let (sizes, losses, sd) = (columns[0], columns[1], sigma == nil ? nil : columns[2])
+        let targets = try predict.map { try parsePositive($0, "a parameter count") }
         if benchmark > 0 {  // bench/fit_speed.sh: seconds per μScaling fit, averaged over `benchmark` fits
             let start = Date()
-            for _ in 0..<benchmark { _ = try fitMuScaling(parameters: sizes, losses: losses) }
+            for _ in 0..<benchmark { _ = try fitting { try fitMuScaling(parameters: sizes, losses: losses, sigma: sd) } }
             print(String(format: "{\"seconds_per_fit\": %.9f, \"fits\": %d, \"points\": %d}", Date().timeIntervalSince(start) / Double(benchmark), benchmark, sizes.count))
-            return
+            return nil
         }
-        let predictions = predict.map { c -> FitPrediction in
-            let (lo, hi) = fit.interval(at: c, level: level)
-            let boot = bootstrap > 0 ? bootstrapMuScaling(parameters: sizes, losses: losses, at: c, resamples: bootstrap, level: level) : nil
-            return FitPrediction(params: c, loss: fit.loss(at: c), lower: lo, upper: hi,
-                                 bootstrapLower: boot?.lower, bootstrapUpper: boot?.upper, bootstrapFailed: boot?.failed)
-        }
-        if json {
-            let out = FitOutput(law: "mu", coefficients: ["a": fit.a, "b": fit.b, "c": fit.c, "a_per_billion": fit.a(perUnit: 1e9)],
-                                stderr: ["a": fit.standardDeviations[0], "b": fit.standardDeviations[1], "c": fit.standardDeviations[2],
-                                         "a_per_billion": fit.aStandardDeviation(perUnit: 1e9)],
-                                n: fit.n, rmse: fit.rmse, predictions: predictions, backtest: backtest)
-            print(try encodeJSON(out))
-            return
-        }
-        print("μScaling fit L = a·C^b + c on \(fit.n) points from \(input) (C in raw parameters)")
-        print(String(format: "  a = %.6g ± %.3g   (C in billions: %.6g ± %.3g)", fit.a, fit.standardDeviations[0], fit.a(perUnit: 1e9), fit.aStandardDeviation(perUnit: 1e9)))
-        print(String(format: "  b = %.6f ± %.3g", fit.b, fit.standardDeviations[1]))
-        print(String(format: "  c = %.6f ± %.3g", fit.c, fit.standardDeviations[2]))
-        print(String(format: "  rmse %.3g", fit.rmse))
-        for p in backtest {
-            print(String(format: "  backtest: %.4g params: predicted %.4f, actual %.4f (%+.2f%%)", p.parameters, p.predicted, p.actual, 100 * p.relativeError))
-        }
-        for p in predictions {
-            var line = String(format: "  predict %.4g params: %.4f [%.4f, %.4f]", p.params, p.loss, p.lower, p.upper)
-            if let lo = p.bootstrapLower, let hi = p.bootstrapUpper { line += String(format: "  bootstrap [%.4f, %.4f]", lo, hi) }
-            print(line)
-        }
+        let (fit, held, boot) = try fitAll(
+            fit: { try fitMuScaling(parameters: sizes, losses: losses, sigma: sd) },
+            backtest: { try backtestMuScaling(parameters: sizes, losses: losses, sigma: sd, holdOutLargest: holdout) },
+            bootstrap: { _ in bootstrapMuScaling(parameters: sizes, losses: losses, sigma: sd, at: targets, resamples: bootstrap, level: level, seed: seed) })
+        let sds = fit.standardDeviations
+        return FitReport(
+            law: "mu", title: "μScaling L = a·C^b + c (C in raw parameters\(sigma.map { "; weighted by sigma column \($0)" } ?? ""))",
+            coefficients: ["a": fit.a, "b": fit.b, "c": fit.c, "a_per_billion": fit.a(perUnit: 1e9)],
+            stderr: ["a": sds[0], "b": sds[1], "c": sds[2], "a_per_billion": fit.aStandardDeviation(perUnit: 1e9)],
+            n: fit.n, rmse: fit.rmse, interval: "delta method, t on n − 3",
+            predictions: rows(targets.map { [("params", $0)] }, predicted: "loss", values: targets.map(fit.loss(at:)),
+                              delta: targets.map { fit.interval(at: $0, level: level) }, boot: boot, coefficientCount: 3),
+            backtest: held.map { FitRow(inputs: [("params", $0.parameters)], values: [("actual", $0.actual), ("predicted", $0.predicted), ("relativeError", $0.relativeError)]) },
+            bootstrap: bootstrapInfo(boot), extra: [:])
+    }
+
+    /// Chinchilla's Approach 3: no covariance, so standard errors and intervals come from the bootstrap.
+    func fitChinchillaLaw() throws -> FitReport {
+        let c = try readColumns(["N", "D", "loss"])
+        let targets = try predict.map(parsePair)
+        let (fit, held, boot) = try fitAll(
+            fit: { try fitChinchilla(parameters: c[0], tokens: c[1], losses: c[2]) },
+            backtest: { try backtestChinchilla(parameters: c[0], tokens: c[1], losses: c[2], holdOutLargest: holdout) },
+            bootstrap: { bootstrapChinchilla(parameters: c[0], tokens: c[1], losses: c[2], fit: $0, at: targets, resamples: bootstrap, level: level, seed: seed) })
+        let names = ["E", "A", "B", "alpha", "beta"]
+        let stderr = boot.map { b in b.used > 1 ? Dictionary(uniqueKeysWithValues: zip(names, b.standardDeviations)) : [:] } ?? [:]
+        return FitReport(
+            law: "chinchilla", title: "Chinchilla L = E + A/N^α + B/D^β (Huber δ 1e-3 on log L, L-BFGS, \(chinchillaStarts().count) starts, \(fit.starts) converged)",
+            coefficients: Dictionary(uniqueKeysWithValues: zip(names, fit.coefficients)), stderr: stderr,
+            n: fit.n, rmse: rmse(c[2], c[2].indices.map { fit.loss(parameters: c[0][$0], tokens: c[1][$0]) }),
+            interval: boot == nil ? "none (Huber fit: no covariance; use --bootstrap)" : "bootstrap percentiles (stderr: bootstrap sd)",
+            predictions: rows(targets.map { [("N", $0.0), ("D", $0.1)] }, predicted: "loss", values: targets.map { fit.loss(parameters: $0.0, tokens: $0.1) },
+                              delta: nil, boot: boot, coefficientCount: 5),
+            backtest: backtestRows(held) { [("N", c[0][$0]), ("D", c[1][$0])] },
+            bootstrap: bootstrapInfo(boot), extra: ["objective": fit.objective])
+    }
+
+    /// Gadre et al.'s over-training law L(C, M).
+    func fitOverTrainingLaw() throws -> FitReport {
+        let c = try readColumns(["N", "D", "loss"])
+        let targets = try predict.map(parsePair)
+        let (fit, held, boot) = try fitAll(
+            fit: { try fitOverTraining(parameters: c[0], tokens: c[1], losses: c[2]) },
+            backtest: { try backtestOverTraining(parameters: c[0], tokens: c[1], losses: c[2], holdOutLargest: holdout) },
+            bootstrap: { _ in bootstrapOverTraining(parameters: c[0], tokens: c[1], losses: c[2], at: targets, resamples: bootstrap, level: level, seed: seed) })
+        let names = ["E", "a", "b", "eta"]
+        return FitReport(
+            law: "overtrain", title: "over-training L = E + (a·M^η + b·M^−η)·C^−η (C = 6ND, M = D/N)",
+            coefficients: Dictionary(uniqueKeysWithValues: zip(names, fit.coefficients)),
+            stderr: Dictionary(uniqueKeysWithValues: zip(names, fit.standardDeviations)),
+            n: fit.n, rmse: fit.rmse, interval: "delta method, t on n − 4",
+            predictions: rows(targets.map { [("N", $0.0), ("D", $0.1), ("M", $0.1 / $0.0)] }, predicted: "loss",
+                              values: targets.map { fit.loss(parameters: $0.0, tokens: $0.1) },
+                              delta: targets.map { fit.interval(at: $0, level: level) }, boot: boot, coefficientCount: 4),
+            backtest: backtestRows(held) { [("N", c[0][$0]), ("D", c[1][$0])] },
+            bootstrap: bootstrapInfo(boot), extra: ["residualStandardError": fit.residualStandardError])
+    }
+
+    /// Downstream error Err(L).
+    func fitDownstreamLaw() throws -> FitReport {
+        let c = try readColumns(["loss", "err"])
+        let targets = try predict.map { try parsePositive($0, "a loss") }
+        let (fit, held, boot) = try fitAll(
+            fit: { try fitDownstream(losses: c[0], errors: c[1]) },
+            backtest: { try backtestDownstream(losses: c[0], errors: c[1], holdOutLargest: holdout) },
+            bootstrap: { _ in bootstrapDownstream(losses: c[0], errors: c[1], at: targets, resamples: bootstrap, level: level, seed: seed) })
+        let names = ["epsilon", "k", "gamma"]
+        return FitReport(
+            law: "downstream", title: "downstream Err = ε − k·exp(−γ·L)",
+            coefficients: Dictionary(uniqueKeysWithValues: zip(names, fit.coefficients)),
+            stderr: Dictionary(uniqueKeysWithValues: zip(names, fit.standardDeviations)),
+            n: fit.n, rmse: fit.rmse, interval: "delta method, t on n − 3",
+            predictions: rows(targets.map { [("loss", $0)] }, predicted: "err", values: targets.map(fit.error(atLoss:)),
+                              delta: targets.map { fit.interval(at: $0, level: level) }, boot: boot, coefficientCount: 3),
+            backtest: backtestRows(held) { [("loss", c[0][$0])] },
+            bootstrap: bootstrapInfo(boot), extra: [:])
+    }
+
+    func rmse(_ actual: [Double], _ predicted: [Double]) -> Double {
+        (zip(actual, predicted).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } / Double(actual.count)).squareRoot()
     }
 }
 
@@ -88,105 +225,67 @@ func fail(_ message: String) -> ExitCode {
     return ExitCode.failure
 }
 
-extension Fit {
-    /// `--save FILE`: the fit as JSON, for `nanolm predict`.
-    func saveFit<T: Encodable>(_ fit: T) throws {
-        if let save { try JSONEncoder().encode(fit).write(to: URL(fileURLWithPath: save), options: .atomic) }
-    }
-
-    /// An `N:D` argument of `--predict` (parameters and tokens, both positive).
-    func parsePair(_ s: String) throws -> (Double, Double) {
-        let parts = s.split(separator: ":").compactMap { Double($0) }
-        guard parts.count == 2, parts.allSatisfy({ $0 > 0 }) else { throw ValidationError("--predict: '\(s)' is not N:D") }
-        return (parts[0], parts[1])
-    }
-
-    func runChinchilla() throws {
-        let points: [[Double]]
-        do { points = try PointsFile.read(URL(fileURLWithPath: input), columns: ["N", "D", "loss"]) } catch { throw fail(error.localizedDescription) }
-        let targets = try predict.map(parsePair)
-        let fit: ChinchillaFit
-        do { fit = try fitChinchilla(parameters: points.map { $0[0] }, tokens: points.map { $0[1] }, losses: points.map { $0[2] }) } catch {
-            throw fail("\(input): \(error.localizedDescription)")
-        }
-        var sse = 0.0
-        for p in points { let d = fit.loss(parameters: p[0], tokens: p[1]) - p[2]; sse += d * d }
-        let rmse = (sse / Double(points.count)).squareRoot()
-        try saveFit(fit)
-        if json {
-            struct Out: Codable { var law: String; var coefficients: [String: Double]; var n: Int; var rmse: Double; var objective: Double
-                                  var predictions: [[String: Double]] }
-            let out = Out(law: "chinchilla", coefficients: ["E": fit.E, "A": fit.A, "B": fit.B, "alpha": fit.alpha, "beta": fit.beta],
-                          n: fit.n, rmse: rmse, objective: fit.objective,
-                          predictions: targets.map { ["N": $0.0, "D": $0.1, "loss": fit.loss(parameters: $0.0, tokens: $0.1)] })
-            print(try encodeJSON(out))
-            return
-        }
-        print("Chinchilla fit L = E + A/N^α + B/D^β on \(fit.n) points from \(input) (Huber δ 1e-3 on log L, L-BFGS, \(chinchillaStarts().count) starts, \(fit.starts) converged)")
-        print(String(format: "  E = %.4f  A = %.1f  B = %.1f  α = %.5f  β = %.5f   rmse %.3g, objective %.6g", fit.E, fit.A, fit.B, fit.alpha, fit.beta, rmse, fit.objective))
-        for (n, d) in targets { print(String(format: "  predict N %.4g, D %.4g: %.4f", n, d, fit.loss(parameters: n, tokens: d))) }
-    }
-}
-
-extension Fit {
-    /// Gadre et al.'s two laws: over-training L(C, M) and downstream Err(L).
-    func runGadre() throws {
-        let columns = law == "overtrain" ? ["N", "D", "loss"] : ["loss", "err"]
-        let points: [[Double]]
-        do { points = try PointsFile.read(URL(fileURLWithPath: input), columns: columns) } catch { throw fail(error.localizedDescription) }
-        var coefficients: [String: Double] = [:]
-        var predictions: [[String: Double]] = []
-        var title = "", stat = 0.0
-        do {
-            if law == "overtrain" {
-                let fit = try fitOverTraining(parameters: points.map { $0[0] }, tokens: points.map { $0[1] }, losses: points.map { $0[2] })
-                coefficients = ["E": fit.E, "a": fit.a, "b": fit.b, "eta": fit.eta]
-                title = "over-training L = E + (a·M^η + b·M^−η)·C^−η"; stat = fit.residualStandardError
-                predictions = try predict.map(parsePair).map { n, d in
-                    ["N": n, "D": d, "M": d / n, "loss": fit.loss(parameters: n, tokens: d)]
-                }
-                try saveFit(fit)
-            } else {
-                let fit = try fitDownstream(losses: points.map { $0[0] }, errors: points.map { $0[1] })
-                coefficients = ["epsilon": fit.epsilon, "k": fit.k, "gamma": fit.gamma]
-                title = "downstream Err = ε − k·exp(−γ·L)"; stat = fit.rmse
-                predictions = try predict.map { s in
-                    guard let l = Double(s), l > 0 else { throw ValidationError("--predict: '\(s)' is not a loss") }
-                    return ["loss": l, "err": fit.error(atLoss: l)]
-                }
-                try saveFit(fit)
-            }
-        } catch let error as ScalingLawError { throw fail("\(input): \(error.localizedDescription)") }
-        if json {
-            struct Out: Codable { var law: String; var coefficients: [String: Double]; var n: Int; var fitError: Double; var predictions: [[String: Double]] }
-            print(try encodeJSON(Out(law: law, coefficients: coefficients, n: points.count, fitError: stat, predictions: predictions)))
-            return
-        }
-        print("\(title) on \(points.count) points from \(input)")
-        print("  " + coefficients.sorted { $0.key < $1.key }.map { String(format: "%@ = %.6g", $0.key, $0.value) }.joined(separator: "  ")
-              + String(format: "   (%@ %.3g)", law == "overtrain" ? "residual standard error" : "rmse", stat))
-        for p in predictions { print("  predict " + p.sorted { $0.key < $1.key }.map { String(format: "%@ %.5g", $0.key, $0.value) }.joined(separator: ", ")) }
-    }
-}
-
-struct FitPrediction: Codable {
-    var params: Double
-    var loss: Double
-    var lower: Double
-    var upper: Double
-    var bootstrapLower: Double?
-    var bootstrapUpper: Double?
-    var bootstrapFailed: Int?
-}
-
-struct FitOutput: Codable {
+/// What `nanolm fit` prints, the same for every law (`--json` encodes it).
+struct FitReport: Encodable {
+    struct BootstrapInfo: Encodable { var resamples: Int; var used: Int; var failed: Int; var seed: UInt64 }
     var law: String
+    var title: String
     var coefficients: [String: Double]
+    /// Standard deviations of the coefficients (empty for chinchilla without --bootstrap).
     var stderr: [String: Double]
     var n: Int
     var rmse: Double
-    var predictions: [FitPrediction]
-    var backtest: [BacktestPoint]
+    /// How `lower` and `upper` of the predictions were made.
+    var interval: String
+    var predictions: [FitRow]
+    var backtest: [FitRow]
+    var bootstrap: BootstrapInfo?
+    /// Law-specific numbers (chinchilla: the Huber objective; overtrain: the residual standard error).
+    var extra: [String: Double]
+
+    func printTable(input: String) {
+        print("\(title) on \(n) points from \(input)")
+        for (k, v) in coefficients.sorted(by: { $0.key < $1.key }) {
+            print("  " + k.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: "%12.6g", v) + (stderr[k].map { String(format: " ± %.3g", $0) } ?? ""))
+        }
+        print(String(format: "  rmse %.3g", rmse) + extra.sorted { $0.key < $1.key }.map { String(format: ", %@ %.4g", $0.key, $0.value) }.joined())
+        for r in backtest {
+            print("  backtest \(r.inputText): " + String(format: "predicted %.4f, actual %.4f (%+.2f%%)", r["predicted"]!, r["actual"]!, 100 * r["relativeError"]!))
+        }
+        if !predictions.isEmpty { print("  intervals: \(interval)") }
+        for r in predictions {
+            let (name, value) = r.values[0]
+            var line = "  predict \(r.inputText): \(name) " + String(format: "%.4f", value ?? .nan)
+            if let lo = r["lower"], let hi = r["upper"] { line += String(format: " [%.4f, %.4f]", lo, hi) }
+            if let lo = r["bootstrapLower"], let hi = r["bootstrapUpper"] { line += String(format: "  bootstrap [%.4f, %.4f]", lo, hi) }
+            print(line)
+        }
+        if let b = bootstrap { print("  bootstrap: \(b.used) of \(b.resamples) resamples refitted (\(b.failed) failed), seed \(b.seed)") }
+    }
+}
+
+/// One prediction or backtest point: the law's inputs (params; N, D; loss) and values, flat in JSON. A value
+/// that could not be computed (no interval) is `null`, not missing.
+struct FitRow: Encodable {
+    var inputs: [(String, Double)]
+    var values: [(String, Double?)]
+
+    subscript(key: String) -> Double? { values.first { $0.0 == key }?.1 ?? nil }
+    var inputText: String { inputs.map { String(format: "%@ %.4g", $0.0, $0.1) }.joined(separator: ", ") }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        init(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        for (k, v) in inputs { try c.encode(v, forKey: Key(stringValue: k)) }
+        for (k, v) in values {
+            if let v { try c.encode(v, forKey: Key(stringValue: k)) } else { try c.encodeNil(forKey: Key(stringValue: k)) }
+        }
+    }
 }
 
 /// `nanolm predict`: a saved μScaling fit at other sizes.
@@ -201,14 +300,14 @@ struct Predict: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: fit), let f = try? JSONDecoder().decode(MuScalingFit.self, from: data) else {
             throw ValidationError("\(fit): not a fit saved by `nanolm fit --save`")
         }
-        let out = params.map { c -> FitPrediction in
+        let out = params.map { c -> FitRow in
             let (lo, hi) = f.interval(at: c, level: level)
-            return FitPrediction(params: c, loss: f.loss(at: c), lower: lo, upper: hi)
+            return FitRow(inputs: [("params", c)], values: [("loss", f.loss(at: c)), ("lower", lo), ("upper", hi)])
         }
         if json {
             print(try encodeJSON(out))
         } else {
-            for p in out { print(String(format: "%.4g params: %.4f [%.4f, %.4f]", p.params, p.loss, p.lower, p.upper)) }
+            for (c, p) in zip(params, out) { print(String(format: "%.4g params: %.4f [%.4f, %.4f]", c, p["loss"]!, p["lower"]!, p["upper"]!)) }
         }
     }
 }

@@ -34,3 +34,27 @@ final class PointsFileTests: XCTestCase {
         }
     }
 }
+
+extension PointsFileTests {
+    /// `nanolm fit --law mu --sigma sd`: the sigma column is read like the others and weights the fit as
+    /// curve_fit's sigma does (scipy golden synthetic_2 of Fixtures/mu_scaling.json, 1e-6 relative).
+    func testSigmaColumnWeightsAsCurveFit() throws {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/mu_scaling", withExtension: "json"))
+        let golden = try XCTUnwrap(try JSONDecoder().decode([MuScalingTests.Golden].self, from: Data(contentsOf: url)).first { $0.name == "synthetic_2" })
+        let sigma = try XCTUnwrap(golden.sigma)
+        var csv = "params,loss,sd\n"
+        for i in golden.sizes.indices { csv += "\(golden.sizes[i]),\(golden.losses[i]),\(sigma[i])\n" }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sigma-\(UUID().uuidString).csv")
+        try csv.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let rows = try PointsFile.read(file, columns: ["params", "loss", "sd"])
+        let fit = try fitMuScaling(parameters: rows.map { $0[0] }, losses: rows.map { $0[1] }, sigma: rows.map { $0[2] })
+        for i in 0..<3 {
+            XCTAssertEqual(fit.coefficients[i], golden.popt[i], accuracy: 1e-6 * abs(golden.popt[i]))
+            XCTAssertEqual(fit.standardDeviations[i], golden.perr[i], accuracy: 1e-6 * golden.perr[i])
+        }
+        // Unweighted, the same points give another fit: the column is not ignored.
+        let plain = try fitMuScaling(parameters: rows.map { $0[0] }, losses: rows.map { $0[1] })
+        XCTAssertGreaterThan(abs(plain.b - golden.popt[1]), 1e-6 * abs(golden.popt[1]))
+    }
+}

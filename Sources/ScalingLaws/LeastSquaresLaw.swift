@@ -1,0 +1,39 @@
+import Foundation
+
+/// A law fitted by least squares, with curve_fit's covariance of its coefficients: the delta method gives
+/// the standard error of the fitted curve anywhere, and a Student's t interval on n − p degrees of freedom.
+public protocol LeastSquaresLaw {
+    /// Where the law is evaluated: a parameter count, an (N, D) pair, a loss.
+    associatedtype Input
+    /// The coefficients in the order of `covariance`.
+    var coefficients: [Double] { get }
+    /// curve_fit's pcov (absolute_sigma=False) of `coefficients`, in the units they are reported in.
+    var covariance: [[Double]] { get }
+    /// Number of points fitted.
+    var n: Int { get }
+    /// The law's value at `x`.
+    func value(at x: Input) -> Double
+    /// ∂value/∂coefficients at `x`.
+    func gradient(at x: Input) -> [Double]
+}
+
+extension LeastSquaresLaw {
+    /// sqrt(diag(pcov)).
+    public var standardDeviations: [Double] { covariance.indices.map { max(covariance[$0][$0], 0).squareRoot() } }
+
+    /// Standard error of the fitted curve at `x`: sqrt(g·pcov·gᵀ), g = ∂value/∂coefficients.
+    public func standardError(at x: Input) -> Double {
+        let g = gradient(at: x)
+        var v = 0.0
+        for i in g.indices { for j in g.indices { v += g[i] * covariance[i][j] * g[j] } }
+        return max(v, 0).squareRoot()
+    }
+
+    /// Delta-method interval of the fitted curve at `x`, with Student's t quantile on n − p degrees of freedom
+    /// (small n widens it). The uncertainty of the curve, not of a new noisy measurement.
+    public func interval(at x: Input, level: Double = 0.95) -> (lower: Double, upper: Double) {
+        let t = Distributions.studentQuantile((1 + level) / 2, dof: Double(max(n - coefficients.count, 1)))
+        let mid = value(at: x), half = t * standardError(at: x)
+        return (mid - half, mid + half)
+    }
+}
