@@ -33,14 +33,4 @@ final class ChinchillaTests: XCTestCase {
         XCTAssertEqual(Set(s.map { $0[2] }), [-1, -0.5, 0, 0.5, 1])
         XCTAssertEqual(Set(s.map { $0[3] }), [0, 0.5, 1, 1.5, 2])
     }
-
-    /// L-BFGS on the Rosenbrock function reaches (1, 1) (hand-known minimum).
-    func testLBFGSOnRosenbrock() {
-        let r = minimizeLBFGS({ p in
-            let (x, y) = (p[0], p[1])
-            return ((1 - x) * (1 - x) + 100 * (y - x * x) * (y - x * x), [-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)])
-        }, start: [-1.2, 1], gradientTolerance: 1e-9, relativeTolerance: 0)
-        XCTAssertEqual(r.point[0], 1, accuracy: 1e-6)
-        XCTAssertEqual(r.point[1], 1, accuracy: 1e-6)
-    }
 }
