@@ -18,12 +18,14 @@ struct CoordCheck: ParsableCommand {
               nanolm coord-check --arch llama --param mup --widths 64,128,256,512,1024 --out coord
             """)
 
-    @Option(help: "Architecture: gpt or llama.") var arch: Architecture
+    @Option(help: "Architecture: gpt, llama, bert or t5.") var arch: Architecture
     @Option(help: "mup, sp, or both (μP and the SP control).") var param = "both"
     @Option(help: "Comma-separated widths.") var widths = "64,128,256,512"
     @Option(name: .customLong("base-width"), help: "μP base width (default: the narrowest).") var baseWidth: Int?
     @Option(help: "Transformer blocks.") var layers = 2
     @Option(name: .customLong("head-dim"), help: "Head size.") var headDim = 32
+    @Option(name: .customLong("sequence-length"), help: "Tokens per sequence (T5: encoder input; targets are half).") var sequenceLength = 16
+    @Option(name: .customLong("batch-size"), help: "Sequences per batch.") var batchSize = 1
     @Option(help: "Seeds to average over.") var seeds = 4
     @Option(help: "AdamW steps.") var steps = 4
     @Option(help: "Base learning rate.") var lr = 3e-3
@@ -52,6 +54,8 @@ struct CoordCheck: ParsableCommand {
             options.baseWidth = baseWidth ?? widthList.min()!
             options.layers = layers
             options.headDim = headDim
+            options.sequenceLength = sequenceLength
+            options.batchSize = batchSize
             options.seeds = seeds
             options.steps = steps
             options.learningRate = lr

@@ -17,7 +17,7 @@ struct Params: ParsableCommand {
               nanolm params --arch llama --layers 12 --width 512 --tied --json
             """)
 
-    @Option(help: "Architecture: gpt or llama (bert and t5 come with their models).") var arch: Architecture
+    @Option(help: "Architecture: gpt, llama, bert or t5.") var arch: Architecture
     @Option(help: "Transformer blocks.") var layers: Int
     @Option(help: "Width (d_model).") var width: Int
     @Option(help: "Vocabulary size (the paper pads GPT-2's to 50304).") var vocab = 50304

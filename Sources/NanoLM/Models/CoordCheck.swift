@@ -118,17 +118,18 @@ public enum CoordCheck {
             for seed in 0 ..< options.seeds {
                 let model = try makeModel(config, seed: UInt64(1000 + seed))
                 try prepare(model)
-                // The same batch at every width: it depends on the seed only.
-                let tokens = try Tensor.randint(0, options.vocabularySize, [options.batchSize, options.sequenceLength + 1],
-                                                generator: Generator(seed: UInt64(seed)))
-                let batch = Batch(inputs: try tokens.narrow(1, start: 0, length: options.sequenceLength).contiguous(),
-                                  targets: try tokens.narrow(1, start: 1, length: options.sequenceLength).contiguous())
+                let batch = try batch(options, seed: seed)
                 let optimizer = try AdamW(model.parameters)
                 var initial: [String: Tensor] = [:]
                 var lastLoss = Double.nan
                 for step in 0 ... options.steps {
                     let (loss, outputs) = try ActivationProbe.recording { try model.loss(batch, training: true) }
                     lastLoss = try loss.item()
+                    // Non-finite outputs have no slope; they must fail the check, not vanish from it.
+                    guard lastLoss.isFinite else {
+                        throw ModelError.invalidConfiguration(
+                            "coordinate check: the loss is \(lastLoss) at width \(width), seed \(seed), step \(step) — the model diverged (a μP bug, or lower --lr)")
+                    }
                     for (name, x) in outputs {
                         if step == 0 { initial[name] = x }
                         let meanAbs = try x.abs().mean().item()
@@ -161,6 +162,31 @@ public enum CoordCheck {
             }
         }
         return Result(options: options, points: points, slopes: slopes)
+    }
+
+    /// The same batch at every width (it depends on the seed only), for the architecture's objective:
+    /// next tokens (GPT, Llama); every other position masked with id V − 1 and predicted (BERT); an
+    /// encoder input whose first half is the target, read by the decoder shifted right (T5).
+    static func batch(_ options: Options, seed: Int) throws -> Batch {
+        let (b, t, v) = (options.batchSize, options.sequenceLength, options.vocabularySize)
+        let tokens = try Tensor.randint(0, v, [b, t + 1], generator: Generator(seed: UInt64(seed)))  // [B, T+1]
+        let inputs = try tokens.narrow(1, start: 0, length: t).contiguous()                             // [B, T]
+        switch options.architecture {
+        case .gpt, .llama:
+            return Batch(inputs: inputs, targets: try tokens.narrow(1, start: 1, length: t).contiguous())
+        case .bert:
+            let ids = try inputs.toArray(Int64.self)
+            let masked = ids.indices.map { $0 % 2 == 0 }
+            return Batch(inputs: try Tensor(zip(ids, masked).map { $1 ? Int64(v - 1) : $0 }, shape: [b, t]),
+                         targets: try Tensor(zip(ids, masked).map { $1 ? $0 : Int64(Batch.ignoreIndex) }, shape: [b, t]))
+        case .t5:
+            // As in span corruption, the targets are tokens the encoder saw (here its first half), so the
+            // cross-attention has something to learn; independent random targets leave it only noise.
+            let targets = try inputs.narrow(1, start: 0, length: t / 2).contiguous()                             // [B, T/2]
+            let start = try Tensor.zeros([b, 1], dtype: .int64)
+            let decoderInputs = try Tensor.cat([start, targets.narrow(1, start: 0, length: t / 2 - 1)], dim: 1)      // [B, T/2]
+            return Batch(inputs: inputs, targets: targets, decoderInputs: decoderInputs)
+        }
     }
 
     /// Least-squares slope of log y against log x; nil when any y is zero or not finite (e.g. μP's

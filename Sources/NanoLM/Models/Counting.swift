@@ -6,7 +6,7 @@ import ScalingLaws
 public typealias ParameterCounts = ScalingLaws.ParameterCounts
 
 extension ModelConfig {
-    /// Parameter counts by part (GPT and Llama; BERT and T5 come with their models).
+    /// Parameter counts by part, from the configuration alone.
     public func parameterCounts() throws -> ParameterCounts {
         switch architecture {
         case .gpt:
@@ -14,8 +14,12 @@ extension ModelConfig {
                         ffnWidth: ffnWidth, tiedEmbeddings: tiedEmbeddings)
         case .llama:
             return .llama(layers: layers, width: width, vocabulary: vocabularySize, ffnWidth: ffnWidth, tiedEmbeddings: tiedEmbeddings)
-        case .bert, .t5:
-            throw ModelError.invalidConfiguration("parameter counts for \(architecture.rawValue) are not built yet")
+        case .bert:
+            return .bert(layers: layers, width: width, vocabulary: vocabularySize, sequenceLength: sequenceLength,
+                         ffnWidth: ffnWidth, tiedEmbeddings: tiedEmbeddings)
+        case .t5:
+            return .t5(layers: layers, width: width, vocabulary: vocabularySize, ffnWidth: ffnWidth, heads: heads,
+                       tiedEmbeddings: tiedEmbeddings)
         }
     }
 
@@ -25,16 +29,21 @@ extension ModelConfig {
     /// Embedding lookups, norms, biases, activations and softmax are not counted. For GPT this is
     /// Narayanan et al.'s 72·l·w²·(1 + s/(6w) + V/(12·l·w)) per token, i.e. their formula without
     /// activation recomputation (the paper's Eq. 1 uses 96 = 72 · 4/3, with recomputation).
+    /// BERT adds its MLM transform (w²). T5 counts one encoder token and one decoder token together, as if
+    /// targets were as long as inputs, with the decoder's cross-attention over s encoder positions.
     public func trainingFLOPsPerToken() throws -> Double {
         let (v, w, f, l, s) = (Double(vocabularySize), Double(width), Double(ffnWidth), Double(layers), Double(sequenceLength))
         let matrixWeights: Double
+        var attentionProducts = 1.0   // q·kᵀ and weights·v products per layer over s positions
         switch architecture {
         case .gpt: matrixWeights = l * (4 * w * w + 2 * w * f) + v * w
         case .llama: matrixWeights = l * (4 * w * w + 3 * w * f) + v * w
-        case .bert, .t5:
-            throw ModelError.invalidConfiguration("FLOPs for \(architecture.rawValue) are not built yet")
+        case .bert: matrixWeights = l * (4 * w * w + 2 * w * f) + w * w + v * w
+        case .t5:
+            matrixWeights = l * (4 * w * w + 3 * w * f) + l * (8 * w * w + 3 * w * f) + v * w
+            attentionProducts = 3   // encoder self, decoder self, cross
         }
-        let attention = l * 2 * (2 * s * w)
+        let attention = attentionProducts * l * 2 * (2 * s * w)
         return 3 * (2 * matrixWeights + attention)
     }
 }
@@ -72,7 +81,12 @@ extension ModelConfig {
     /// come from the model's own declaration (a ``Parameter`` cannot exist without one).
     public func audit(_ model: any LanguageModel) -> [ParameterAuditRow] {
         let output = parametrization.outputMultiplier(width: width, hyper: hyper)
-        let tiedName = architecture == .llama ? "model.embed_tokens.weight" : "transformer.wte.weight"
+        let tiedName = switch architecture {
+        case .gpt: "transformer.wte.weight"
+        case .llama: "model.embed_tokens.weight"
+        case .bert: "bert.embeddings.word_embeddings.weight"
+        case .t5: "shared.weight"
+        }
         return model.parameters.map { p in
             var initialization = p.initialization.description
             var note = ""
@@ -83,7 +97,7 @@ extension ModelConfig {
             var forward = 1.0
             if p.role == .output { forward = output; note = "logits × τ/r" + (parametrization.zeroReadout ? ", zero readout" : "") }
             if tiedEmbeddings && p.name == tiedName { note = "tied readout: logits × \(String(format: "%.4g", output))" }
-            if p.queryRows != nil || p.name.contains("k_proj") {
+            if p.queryRows != nil || p.name.hasSuffix("k_proj.weight") || p.name.hasSuffix(".key.weight") || p.name.hasSuffix(".k.weight") {
                 note += (note.isEmpty ? "" : "; ") + "q·k × \(String(format: "%.4g", parametrization.attentionScale(headDim: headDim)))"
             }
             return ParameterAuditRow(name: p.name, role: p.role, shape: p.shape, initialization: initialization,
@@ -105,7 +119,7 @@ extension ModelConfig {
             ("token embedding", counts.tokenEmbedding, tied ? "also the readout" : ""),
             ("position embedding", counts.positionEmbedding, counts.positionEmbedding > 0 ? "not in C" : ""),
             ("blocks", counts.blocks, ""),
-            ("final norm", counts.head, ""),
+            ("other", counts.head, "norms; BERT: MLM head, token types; T5: position buckets"),
             ("readout", counts.readout, tied ? "tied" : ""),
             ("total", counts.total, ""),
             ("non-embedding", counts.nonEmbedding, "Kaplan's N"),

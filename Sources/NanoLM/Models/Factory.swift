@@ -7,7 +7,7 @@ public func makeModel(_ config: ModelConfig, seed: UInt64) throws -> any Languag
     switch config.architecture {
     case .gpt: return try GPT(config: config, generator: generator)
     case .llama: return try Llama(config: config, generator: generator)
-    case .bert: throw ModelError.invalidConfiguration("architecture bert is not built yet (BERT(config:generator:) lands with the BERT/T5 work)")
-    case .t5: throw ModelError.invalidConfiguration("architecture t5 is not built yet (T5(config:generator:) lands with the BERT/T5 work)")
+    case .bert: return try BERT(config: config, generator: generator)
+    case .t5: return try T5(config: config, generator: generator)
     }
 }

@@ -34,15 +34,11 @@ public final class GPT: LanguageModel {
     }
 
     /// The factor on the logits: τ/r under μP, τ under SP.
-    public var outputMultiplier: Double { config.parametrization.outputMultiplier(width: config.width, hyper: config.hyper) }
+    public var outputMultiplier: Double { config.outputMultiplier }
 
     /// ids [B, T] → logits [B, T, V]
     public func logits(_ ids: Tensor, training: Bool = false) throws -> Tensor {
-        let t = ids.shape[1]
-        guard t <= config.sequenceLength else {
-            throw ModelError.invalidConfiguration("sequence of \(t) tokens is longer than sequenceLength \(config.sequenceLength)")
-        }
-        let positions = try Tensor.arange(0, Double(t))                          // [T]
+        let positions = try config.positions(of: ids)                            // [T]
         var x = try (wte(ids) + wpe(positions)).dropout(config.dropout, training: training)  // [B, T, W]
         try ActivationProbe.record("transformer.wte+wpe", x)
         for block in blocks { x = try block(x, training: training) }
@@ -57,7 +53,7 @@ public final class GPT: LanguageModel {
     /// Mean next-token cross-entropy over the targets that are not ``Batch/ignoreIndex``.
     public func loss(_ batch: Batch, training: Bool) throws -> Tensor {
         let logits = try self.logits(batch.inputs, training: training)
-        return try causalLanguageModelLoss(logits, batch.targets)
+        return try tokenLoss(logits, batch.targets)
     }
 }
 
@@ -112,7 +108,7 @@ final class GPTBlock: Module {
 }
 
 /// Mean cross-entropy of logits [B, T, V] against targets [B, T] (``Batch/ignoreIndex`` skipped).
-func causalLanguageModelLoss(_ logits: Tensor, _ targets: Tensor) throws -> Tensor {
+func tokenLoss(_ logits: Tensor, _ targets: Tensor) throws -> Tensor {
     let v = logits.shape[2]
     return try crossEntropy(logits.reshape([-1, v]), targets.reshape([-1]), ignoreIndex: Batch.ignoreIndex)
 }

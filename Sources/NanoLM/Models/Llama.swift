@@ -37,7 +37,7 @@ public final class Llama: LanguageModel {
         [embedTokens.weight] + layers.flatMap(\.parameters) + norm.parameters + (lmHead?.parameters ?? [])
     }
 
-    public var outputMultiplier: Double { config.parametrization.outputMultiplier(width: config.width, hyper: config.hyper) }
+    public var outputMultiplier: Double { config.outputMultiplier }
 
     /// ids [B, T] → logits [B, T, V]
     public func logits(_ ids: Tensor, training: Bool = false) throws -> Tensor {
@@ -53,7 +53,7 @@ public final class Llama: LanguageModel {
     }
 
     public func loss(_ batch: Batch, training: Bool) throws -> Tensor {
-        try causalLanguageModelLoss(logits(batch.inputs, training: training), batch.targets)
+        try tokenLoss(logits(batch.inputs, training: training), batch.targets)
     }
 }
 

@@ -48,6 +48,18 @@ public struct ModelConfig: Codable, Hashable, Sendable {
     /// Attention heads: width / headDim.
     public var heads: Int { width / headDim }
 
+    /// The factor on the readout's logits: τ/r under μP, τ under SP.
+    public var outputMultiplier: Double { parametrization.outputMultiplier(width: width, hyper: hyper) }
+
+    /// Position ids [T] for ids [B, T]; an error when T exceeds the learned position table.
+    func positions(of ids: Tensor) throws -> Tensor {
+        let t = ids.shape[1]
+        guard t <= sequenceLength else {
+            throw ModelError.invalidConfiguration("sequence of \(t) tokens is longer than sequenceLength \(sequenceLength)")
+        }
+        return try Tensor.arange(0, Double(t))                                   // [T]
+    }
+
     /// Checks the numbers fit together; the error names the field.
     public func validate() throws {
         func check(_ ok: Bool, _ message: String) throws { if !ok { throw ModelError.invalidConfiguration(message) } }

@@ -55,7 +55,8 @@ public final class AdamW {
         let correction2 = 1 - Foundation.pow(b2, Double(step))
         try withNoGrad {
             for (i, p) in parameters.enumerated() {
-                guard let g = p.value.grad else { continue }
+                // A frozen parameter (multiplier 0) does not move, and 0/0 must not reach its decay.
+                guard let g = p.value.grad, p.learningRateMultiplier != 0 else { continue }
                 let lr = learningRate * p.learningRateMultiplier
                 let decay = p.decays ? options.weightDecay / p.learningRateMultiplier : 0
                 let (m, v, w) = (exponentialAverages[i], exponentialSquares[i], p.value)
