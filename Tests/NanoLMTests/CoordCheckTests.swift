@@ -24,7 +24,7 @@ final class CoordCheckTests: XCTestCase {
     func testBERTStandardFails() throws { try check(.bert, .standard, passes: false) }
     func testT5StandardFailsAndMuPIsFlatBesideAttentionLogits() throws {
         // T5 under μP: every module output is flat, but the attention logits (q·k before the relative
-        // bias) shrink mildly with width: slopes −0.1…−0.55 at widths 64…512, −0.21 at 128…1024. Not
+        // bias) shrink mildly with width: slopes −0.1…−0.55 at widths 64…512, at most −0.17 at 128…1024. Not
         // understood yet (docs/DESIGN.md, "Models"); SP's logits grow with slopes +0.9…+1.7.
         let result = try CoordCheck.run(options(.t5, .muP))
         print(result.report)
