@@ -52,8 +52,9 @@ public final class ProcessGroup {
 }
 
 /// Where this process sits in a distributed run, from torchrun's variables (RANK, WORLD_SIZE,
-/// LOCAL_RANK, MASTER_ADDR, MASTER_PORT) or, under Slurm, from SLURM_PROCID, SLURM_NTASKS,
-/// SLURM_LOCALID (with MASTER_ADDR/MASTER_PORT set by the job script).
+/// LOCAL_RANK, MASTER_ADDR, MASTER_PORT) or, under `srun`, from SLURM_PROCID, SLURM_NTASKS and
+/// SLURM_LOCALID. Without MASTER_ADDR a Slurm step meets on the first host of SLURM_JOB_NODELIST, and
+/// without MASTER_PORT on 20000 + SLURM_JOB_ID mod 20000 (so two jobs on one node do not collide).
 public struct DistributedEnvironment: Equatable, Sendable {
     public var rank: Int
     public var worldSize: Int
@@ -74,8 +75,20 @@ public struct DistributedEnvironment: Equatable, Sendable {
         guard (0 ..< world).contains(rank) else {
             throw TorchError(op: "distributed", shapes: [], message: "rank \(rank) is outside world size \(world)")
         }
+        let slurmHost = environment["SLURM_JOB_NODELIST"].flatMap(Self.firstHost(of:))
+        let slurmPort = try int("SLURM_JOB_ID").map { 20000 + $0 % 20000 }
         return DistributedEnvironment(rank: rank, worldSize: world, localRank: try int("LOCAL_RANK") ?? int("SLURM_LOCALID") ?? rank,
-                                      masterAddress: environment["MASTER_ADDR"] ?? "127.0.0.1",
-                                      masterPort: try int("MASTER_PORT") ?? 29500)
+                                      masterAddress: environment["MASTER_ADDR"] ?? slurmHost ?? "127.0.0.1",
+                                      masterPort: try int("MASTER_PORT") ?? slurmPort ?? 29500)
+    }
+
+    /// The first host of a Slurm node list: "node07" → node07, "gpu[003-005,010],cpu01" → gpu003.
+    public static func firstHost(of nodeList: String) -> String? {
+        let first = nodeList.prefix { $0 != "," && $0 != "[" }
+        guard !first.isEmpty else { return nil }
+        guard nodeList.dropFirst(first.count).first == "[" else { return String(first) }
+        let ranges = nodeList.dropFirst(first.count + 1).prefix { $0 != "]" }
+        let start = ranges.prefix { $0 != "," && $0 != "-" }
+        return start.isEmpty ? nil : String(first + start)
     }
 }

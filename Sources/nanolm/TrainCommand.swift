@@ -86,6 +86,7 @@ struct Train: ParsableCommand {
         var data = source
         var parallel: DataParallel?
         if let distributed {
+            FileHandle.standardError.write(Data("[train] data parallel: rank \(distributed.rank) of \(distributed.worldSize), rendezvous at \(distributed.masterAddress):\(distributed.masterPort)\n".utf8))
             let group = try ProcessGroup(masterAddress: distributed.masterAddress, port: distributed.masterPort,
                                          rank: distributed.rank, worldSize: distributed.worldSize, timeout: collectiveTimeout)
             parallel = DataParallel(group: group, shardOptimizerState: zero)

@@ -43,4 +43,52 @@ final class StudySlurmTests: XCTestCase {
         let logs = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("slurm/slurm").path)
         XCTAssertTrue(logs.contains("grid.sbatch") && logs.contains { $0.hasPrefix("target-") && $0.hasSuffix(".out") }, "\(logs)")
     }
+
+    /// Data parallelism launched by Slurm: `srun -n 2 nanolm train …` finds its rank, world size and
+    /// rendezvous (first node, port from the job id) from SLURM_* alone and follows the single-process
+    /// loss curve of the same global batch.
+    func testSrunLaunchedDataParallelEqualsOneProcess() throws {
+        guard let conf = ProcessInfo.processInfo.environment["SLURM_CONF"], FileManager.default.fileExists(atPath: conf) else {
+            throw XCTSkip("no Slurm: run scripts/slurm_local.sh start and export SLURM_CONF (scripts/test.sh does this as root)")
+        }
+        let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let nanolm = package.appendingPathComponent(".build/debug/nanolm")
+        guard FileManager.default.isExecutableFile(atPath: nanolm.path) else { throw XCTSkip("\(nanolm.path) not built") }
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-srun-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let train = ["train", "--data", "synthetic", "--arch", "gpt", "--layers", "1", "--width", "32", "--head-dim", "16",
+                     "--seq-len", "32", "--vocab", "64", "--steps", "10", "--batch", "8", "--warmup", "2", "--threads", "1"]
+
+        func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stderr: String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: executable)
+            p.arguments = arguments
+            var env = ProcessInfo.processInfo.environment
+            for key in ["RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"] { env[key] = nil }
+            p.environment = env
+            let errors = root.appendingPathComponent("stderr-\(UUID().uuidString)")
+            FileManager.default.createFile(atPath: errors.path, contents: nil)
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = try FileHandle(forWritingTo: errors)
+            try p.run()
+            p.waitUntilExit()
+            return (p.terminationStatus, try String(contentsOf: errors, encoding: .utf8))
+        }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let single = try run(nanolm.path, train + ["--out", root.appendingPathComponent("single").path])
+        XCTAssertEqual(single.status, 0, single.stderr)
+        let srun = try run("/usr/bin/srun", ["-n", "2", "-c", "1", "--time", "5", nanolm.path] + train
+                           + ["--out", root.appendingPathComponent("srun").path])
+        XCTAssertEqual(srun.status, 0, srun.stderr)
+        XCTAssertTrue(srun.stderr.contains("rank 0 of 2") && srun.stderr.contains("rank 1 of 2"), srun.stderr)
+
+        func losses(_ name: String) throws -> [Double] {
+            try String(contentsOf: root.appendingPathComponent("\(name)/metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+                .compactMap { (try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["loss"] as? Double }
+        }
+        let (a, b) = (try losses("single"), try losses("srun"))
+        XCTAssertEqual(a.count, 10)
+        XCTAssertEqual(b.count, 10)
+        for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-5) }
+    }
 }

@@ -49,6 +49,14 @@ final class DistributedTests: XCTestCase {
         XCTAssertEqual(slurm?.rank, 3)
         XCTAssertEqual(slurm?.worldSize, 8)
         XCTAssertEqual(slurm?.localRank, 1)
+        // srun without MASTER_*: the first node of the job and a port from the job id.
+        let step = try DistributedEnvironment.current(["SLURM_PROCID": "0", "SLURM_NTASKS": "2", "SLURM_JOB_ID": "123456",
+                                                        "SLURM_JOB_NODELIST": "gpu[003-005,010],cpu01"])
+        XCTAssertEqual(step?.masterAddress, "gpu003")
+        XCTAssertEqual(step?.masterPort, 20000 + 123456 % 20000)
+        XCTAssertEqual(DistributedEnvironment.firstHost(of: "node07"), "node07")
+        XCTAssertEqual(DistributedEnvironment.firstHost(of: "a,b"), "a")
+        XCTAssertEqual(DistributedEnvironment.firstHost(of: "n[7]"), "n7")
         XCTAssertThrowsError(try DistributedEnvironment.current(["RANK": "x", "WORLD_SIZE": "2"]))
         XCTAssertThrowsError(try DistributedEnvironment.current(["RANK": "5", "WORLD_SIZE": "2"]))
     }
