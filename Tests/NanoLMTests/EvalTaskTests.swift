@@ -98,13 +98,11 @@ final class EvalTaskTests: XCTestCase {
         XCTAssertTrue(made.notes[0].hasPrefix("continuation/code: left out: 1 held-out document(s)"), made.notes[0])
     }
 
-    /// Real shards from `TrackBuilder`: documents come back with the domain whose text they hold.
-    func testHeldOutDocumentsKnowTheirDomains() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-eval-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: root) }
+    /// Shards from `TrackBuilder` with two domains written in their own letters ("upper" A–H, "lower" a–h).
+    static func buildShards(in root: URL) throws -> (index: ShardIndex, directory: URL) {
         let letters = ["upper": "ABCDEFGH", "lower": "abcdefgh"]
         var random = CounterRandom(seed: 3)
-        for (domain, alphabet) in letters {
+        for (domain, alphabet) in letters.sorted(by: { $0.key < $1.key }) {
             let dir = root.appendingPathComponent(domain)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             for i in 0 ..< 40 {
@@ -119,7 +117,14 @@ final class EvalTaskTests: XCTestCase {
         let builder = TrackBuilder(track: track, codec: ByteCodec())
         builder.progress = { _ in }
         let out = root.appendingPathComponent("shards")
-        let index = try builder.build(into: out)
+        return (try builder.build(into: out), out)
+    }
+
+    /// Real shards from `TrackBuilder`: documents come back with the domain whose text they hold.
+    func testHeldOutDocumentsKnowTheirDomains() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-eval-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (index, out) = try Self.buildShards(in: root)
         let held = try HeldOutDocuments(directory: out)
         XCTAssertTrue(held.knowsDomains)
         XCTAssertEqual(held.documents.count, index.splits["validation"]!.documents)

@@ -1,0 +1,81 @@
+import Foundation
+import Yams
+
+/// An over-training study file (YAML or JSON; docs/EVAL.md): one design trained on a grid of widths ×
+/// token multipliers M = D/N, as Gadre et al. (2024) do, to fit L(C, M) and Err(L) on some runs and
+/// predict the others.
+///
+///     name: overtrain-nano
+///     data: ../data/nano           # a shard directory (relative to this file)
+///     architecture: gpt
+///     layers: 2
+///     headDim: 16
+///     baseWidth: 64                # μP base width; hyper is μTransferred from it
+///     hyper: {learningRate: 0.01}
+///     sequenceLength: 128
+///     batchSize: 16
+///     widths: [32, 48, 64, 96]
+///     multipliers: [5, 10, 20, 40] # M = D/N (Gadre et al.: 20 = compute-optimal, up to 640)
+///     fitMaxWidth: 64              # fits use widths ≤ this at the smallest M, and every M at the smallest width
+///     evalItems: 200               # items per built-in task
+public struct OverTrainingSpec: Codable, Sendable {
+    public var name: String
+    public var data: String
+    public var architecture: Architecture
+    public var layers: Int
+    public var headDim: Int?
+    public var tiedEmbeddings: Bool?
+    public var baseWidth: Int
+    public var hyper: MuHyperParameters?
+    public var sequenceLength: Int
+    public var batchSize: Int
+    /// Warmup as a fraction of each run's steps (default 0.05).
+    public var warmupFraction: Double?
+    public var widths: [Int]
+    public var multipliers: [Double]
+    public var fitMaxWidth: Int
+    public var evalItems: Int?
+    public var seed: UInt64?
+
+    public static func load(_ url: URL) throws -> OverTrainingSpec {
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw StudyError.invalidFile(url.path, "cannot read the file (does it exist?)")
+        }
+        var spec: OverTrainingSpec
+        do { spec = try YAMLDecoder().decode(OverTrainingSpec.self, from: text) } catch let error as DecodingError {
+            throw StudyError.invalidFile(url.path, StudySpec.describe(error))
+        } catch {
+            throw StudyError.invalidFile(url.path, "not valid YAML or JSON: \(error)")
+        }
+        if !spec.data.hasPrefix("/") {
+            spec.data = url.deletingLastPathComponent().appendingPathComponent(spec.data).standardizedFileURL.path
+        }
+        try spec.validate(path: url.path)
+        return spec
+    }
+
+    public func validate(path: String = "study") throws {
+        func check(_ ok: Bool, _ message: String) throws { if !ok { throw StudyError.invalidFile(path, message) } }
+        try check(!name.isEmpty && name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" },
+                  "field 'name' must be non-empty letters, digits, - and _ (it names a directory)")
+        try check([.gpt, .llama].contains(architecture), "field 'architecture' must be gpt or llama (downstream scoring needs a causal model)")
+        try check(Set(widths).count == widths.count && widths.count >= 2, "field 'widths' needs at least two different widths")
+        try check(Set(multipliers).count == multipliers.count && multipliers.allSatisfy { $0 > 0 }, "field 'multipliers' must be distinct and positive")
+        try check(widths.contains { $0 > fitMaxWidth } || multipliers.count > 1, "nothing is held out: raise the largest width above fitMaxWidth")
+        let fitRuns = plannedRuns().filter(\.inFit).count
+        try check(fitRuns >= 5, "only \(fitRuns) runs are in the fit (the over-training law has 4 coefficients and needs 5): add widths ≤ fitMaxWidth or multipliers")
+        try check(sequenceLength >= 2 && batchSize >= 1 && layers >= 1, "fields 'sequenceLength', 'batchSize', 'layers' must be positive")
+        for w in widths { try check(w % (headDim ?? 64) == 0, "width \(w) is not a multiple of headDim \(headDim ?? 64)") }
+        try check(FileManager.default.fileExists(atPath: data + "/index.json"),
+                  "field 'data': \(data) has no index.json: build it with `nanolm data build --track nano --tokenizer bytes --out \(data)`")
+    }
+
+    /// (width, M) of every run, and whether it is in the fit: the smallest M at widths ≤ fitMaxWidth, and
+    /// every M at the smallest width (Gadre et al. fit on compute-optimal runs plus over-trained small ones).
+    public func plannedRuns() -> [(width: Int, multiplier: Double, inFit: Bool)] {
+        let smallestWidth = widths.min()!, smallestM = multipliers.min()!
+        return widths.sorted().flatMap { w in multipliers.sorted().map { m in
+            (w, m, w <= fitMaxWidth && (m == smallestM || w == smallestWidth))
+        } }
+    }
+}

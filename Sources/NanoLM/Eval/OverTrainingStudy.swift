@@ -1,0 +1,192 @@
+import Foundation
+import ScalingLaws
+
+/// One run of an over-training study and what it measured.
+public struct OverTrainingRun: Codable, Sendable {
+    public var width: Int
+    /// M = D/N asked for; D is rounded to whole steps.
+    public var multiplier: Double
+    public var inFit: Bool
+    /// N: parameters (embeddings included, as μScaling's C).
+    public var parameters: Int
+    /// D: training tokens (steps × tokens per step).
+    public var tokens: Int
+    public var steps: Int
+    public var directory: String
+    /// Held-out loss at the last step.
+    public var loss: Double?
+    /// 1 − average accuracy (acc) on the built-in tasks, and its standard error.
+    public var error: Double?
+    public var errorStandardError: Double?
+    /// For held-out runs: L(C, M) and Err(L(C, M)) from the fits, and Err at the run's actual loss.
+    public var predictedLoss: Double?
+    public var predictedError: Double?
+    public var predictedErrorAtActualLoss: Double?
+    public var status: String
+
+    /// 6·N·D.
+    public var compute: Double { 6 * Double(parameters) * Double(tokens) }
+    public var lossRelativeError: Double? { zip2(predictedLoss, loss).map { ($0 - $1) / $1 } }
+    public var errorRelativeError: Double? { zip2(predictedError, error).map { ($0 - $1) / $1 } }
+}
+
+func zip2<A, B>(_ a: A?, _ b: B?) -> (A, B)? { if let a, let b { return (a, b) } else { return nil } }
+
+public struct OverTrainingResult: Codable, Sendable {
+    public var study: String
+    public var runs: [OverTrainingRun]
+    public var lossFit: OverTrainingFit?
+    public var lossFitError: String?
+    public var errorFit: DownstreamFit?
+    public var errorFitError: String?
+    /// Mean |relative error| over held-out runs.
+    public var meanLossRelativeError: Double?
+    public var meanErrorRelativeError: Double?
+}
+
+/// Trains the grid (resuming: a run with a summary.json is not trained again), scores every run on the
+/// built-in tasks of the study's data, fits L(C, M) and Err(L) on the fit runs, and predicts the others.
+public final class OverTrainingStudy {
+    public let spec: OverTrainingSpec
+    public let directory: URL
+    let log: (String) -> Void
+
+    public init(spec: OverTrainingSpec, directory: URL, log: @escaping (String) -> Void = { print($0) }) {
+        self.spec = spec
+        self.directory = directory
+        self.log = log
+    }
+
+    func config(width: Int, multiplier: Double, vocabularySize: Int) throws -> TrainingConfig {
+        var model = ModelConfig(architecture: spec.architecture, layers: spec.layers, width: width, vocabularySize: vocabularySize,
+                                sequenceLength: spec.sequenceLength, parametrization: .muP(baseWidth: spec.baseWidth),
+                                hyper: spec.hyper ?? MuHyperParameters())
+        if let h = spec.headDim { model.headDim = h }
+        if let t = spec.tiedEmbeddings { model.tiedEmbeddings = t }
+        var config = TrainingConfig(model: model, steps: 1, batchSize: spec.batchSize)
+        let n = Double(try model.parameterCounts().scaling)
+        config.steps = max(1, Int((multiplier * n / Double(config.tokensPerStep)).rounded()))
+        config.warmupSteps = Int(Double(config.steps) * (spec.warmupFraction ?? 0.05))
+        config.lossWindow = min(100, config.steps)
+        config.checkpointEvery = max(1, config.steps / 4)
+        config.seed = spec.seed ?? 0
+        config.evalSteps = [config.steps]
+        return config
+    }
+
+    public func run() throws -> OverTrainingResult {
+        let data = URL(fileURLWithPath: spec.data)
+        let held = try HeldOutDocuments(directory: data)
+        let vocabularySize = (held.index.tokenizer.vocabularySize + 63) / 64 * 64
+        var options = GeneratedTaskOptions()
+        options.itemsPerTask = spec.evalItems ?? 200
+        options.seed = spec.seed ?? 0
+        let tasks = TaskGenerator(options: options).tasks(from: held.documents).tasks
+        guard !tasks.isEmpty else { throw StudyError.failed("\(spec.data): its held-out split yields no tasks") }
+
+        let planned = spec.plannedRuns()
+        log("== over-training study \(spec.name): \(planned.count) runs (\(planned.filter(\.inFit).count) for the fits), \(tasks.count) tasks")
+        var runs: [OverTrainingRun] = []
+        for (i, p) in planned.enumerated() {
+            let config = try config(width: p.width, multiplier: p.multiplier, vocabularySize: vocabularySize)
+            let dir = directory.appendingPathComponent(String(format: "runs/w%d-M%g", p.width, p.multiplier))
+            var run = OverTrainingRun(width: p.width, multiplier: p.multiplier, inFit: p.inFit,
+                                      parameters: try config.model.parameterCounts().scaling, tokens: config.tokensPerStep * config.steps,
+                                      steps: config.steps, directory: dir.path, status: "pending")
+            var summary = StudyRunner.finishedSummary(dir.path)
+            if summary == nil {
+                log("[train] \(i + 1)/\(planned.count) width \(p.width) M \(p.multiplier): \(config.steps) steps, \(formatCount(run.tokens)) tokens → \(dir.path)")
+                let model = try makeModel(config.model, seed: config.seed)
+                let trainer = try Trainer(config: config, model: model, data: try openTrainingData(spec.data, config: config), directory: dir)
+                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+                try data.path.write(to: dir.appendingPathComponent("data.txt"), atomically: true, encoding: .utf8)   // as `nanolm train` does
+                summary = try trainer.run()
+                if summary?.status == .interrupted { throw StudyError.failed("interrupted: rerun to resume from the checkpoints") }
+            }
+            run.status = summary!.status.rawValue
+            if summary!.status == .completed, let loss = summary!.recorded.last?.validationLoss {
+                run.loss = loss
+                let checkpoint = try EvalCheckpoint(directory: dir)
+                let report = try Evaluator().evaluate(tasks, scorer: ModelScorer(model: checkpoint.model, codec: held.codec))
+                run.error = report.error(.acc)
+                run.errorStandardError = report.average[ChoiceMetric.acc.rawValue]!.standardError
+                log(String(format: "[eval]  width %d M %g: held-out loss %.4f, error %.4f ± %.4f", p.width, p.multiplier, loss,
+                           run.error!, run.errorStandardError!))
+            }
+            runs.append(run)
+        }
+        return fitAndPredict(runs)
+    }
+
+    /// L(C, M) and Err(L) on the finished fit runs; predictions and relative errors for the others.
+    public func fitAndPredict(_ measured: [OverTrainingRun]) -> OverTrainingResult {
+        var runs = measured
+        var result = OverTrainingResult(study: spec.name, runs: runs)
+        let fitRuns = runs.filter { $0.inFit && $0.loss != nil && $0.error != nil }
+        do {
+            result.lossFit = try fitOverTraining(parameters: fitRuns.map { Double($0.parameters) }, tokens: fitRuns.map { Double($0.tokens) },
+                                                 losses: fitRuns.map { $0.loss! })
+        } catch { result.lossFitError = "\(error)" }
+        do {
+            result.errorFit = try fitDownstream(losses: fitRuns.map { $0.loss! }, errors: fitRuns.map { $0.error! })
+        } catch { result.errorFitError = "\(error)" }
+        for i in runs.indices where !runs[i].inFit {
+            if let f = result.lossFit { runs[i].predictedLoss = f.loss(parameters: Double(runs[i].parameters), tokens: Double(runs[i].tokens)) }
+            if let g = result.errorFit {
+                runs[i].predictedError = runs[i].predictedLoss.map(g.error(atLoss:))
+                runs[i].predictedErrorAtActualLoss = runs[i].loss.map(g.error(atLoss:))
+            }
+        }
+        result.runs = runs
+        func meanAbs(_ v: [Double]) -> Double? { v.isEmpty ? nil : v.map(abs).reduce(0, +) / Double(v.count) }
+        result.meanLossRelativeError = meanAbs(runs.compactMap(\.lossRelativeError))
+        result.meanErrorRelativeError = meanAbs(runs.compactMap(\.errorRelativeError))
+        return result
+    }
+
+    /// Loss against compute with one line of the fitted law per M, and error against loss with Err(L).
+    public static func html(_ r: OverTrainingResult) -> String {
+        var lossPlot = SVGPlot(title: "Held-out loss against compute 6ND (lines: fitted L(C, M))", xLabel: "C = 6ND (FLOPs)", yLabel: "loss")
+        let ms = Array(Set(r.runs.map(\.multiplier))).sorted()
+        for m in ms {
+            let points = r.runs.filter { $0.multiplier == m }.sorted { $0.compute < $1.compute }
+            lossPlot.series.append(.init(name: String(format: "M = %g", m), points: points.compactMap { p in p.loss.map { (p.compute, $0) } }, line: false))
+            if let f = r.lossFit, let lo = points.first?.compute, let hi = points.last?.compute {
+                let curve = (0 ... 20).map { k -> (x: Double, y: Double) in
+                    let c = lo * pow(hi / lo, Double(k) / 20)
+                    let n = (c / (6 * m)).squareRoot()          // C = 6·N·(M·N)
+                    return (c, f.loss(parameters: n, tokens: m * n))
+                }
+                lossPlot.series.append(.init(name: String(format: "fit M = %g", m), points: curve, line: true, marker: "none", dashed: true))
+            }
+        }
+        var errorPlot = SVGPlot(title: "Downstream error against loss (line: fitted Err(L))", xLabel: "held-out loss", yLabel: "1 − average accuracy")
+        errorPlot.logX = false
+        let measured = r.runs.filter { $0.loss != nil && $0.error != nil }
+        errorPlot.series.append(.init(name: "fit runs", points: measured.filter(\.inFit).map { ($0.loss!, $0.error!) }, line: false,
+                                      errorBars: measured.filter(\.inFit).map { ($0.error! - $0.errorStandardError!, $0.error! + $0.errorStandardError!) }))
+        errorPlot.series.append(.init(name: "held-out runs", points: measured.filter { !$0.inFit }.map { ($0.loss!, $0.error!) }, line: false,
+                                      marker: "square",
+                                      errorBars: measured.filter { !$0.inFit }.map { ($0.error! - $0.errorStandardError!, $0.error! + $0.errorStandardError!) }))
+        if let g = r.errorFit, let lo = measured.map({ $0.loss! }).min(), let hi = measured.map({ $0.loss! }).max() {
+            errorPlot.series.append(.init(name: "Err(L)", points: (0 ... 20).map { k in let l = lo + (hi - lo) * Double(k) / 20; return (l, g.error(atLoss: l)) },
+                                          line: true, marker: "none", dashed: true))
+        }
+        var rows = ""
+        for run in r.runs {
+            func f(_ v: Double?, _ format: String) -> String { v.map { String(format: format, $0) } ?? "–" }
+            rows += "<tr><td>\(run.width)</td><td>\(f(run.multiplier, "%g"))</td><td>\(run.inFit ? "fit" : "held out")</td><td>\(run.parameters)</td>"
+                + "<td>\(run.tokens)</td><td>\(f(run.loss, "%.4f"))</td><td>\(f(run.predictedLoss, "%.4f"))</td><td>\(f(run.lossRelativeError.map { 100 * $0 }, "%+.2f%%"))</td>"
+                + "<td>\(f(run.error, "%.4f"))</td><td>\(f(run.predictedError, "%.4f"))</td><td>\(f(run.errorRelativeError.map { 100 * $0 }, "%+.2f%%"))</td></tr>\n"
+        }
+        return """
+            <!doctype html><meta charset="utf-8"><title>\(SVGPlot.escape(r.study))</title>
+            <style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;text-align:right}</style>
+            <h1>Over-training study \(SVGPlot.escape(r.study))</h1>
+            \(lossPlot.render())
+            \(errorPlot.render())
+            <table><tr><th>width</th><th>M</th><th>role</th><th>N</th><th>D</th><th>loss</th><th>predicted</th><th>rel. error</th><th>error</th><th>predicted</th><th>rel. error</th></tr>
+            \(rows)</table>
+            """
+    }
+}

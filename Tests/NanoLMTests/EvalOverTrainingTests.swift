@@ -1,0 +1,81 @@
+import Foundation
+import XCTest
+import ScalingLaws
+@testable import NanoLM
+
+/// The over-training study: which runs are fitted, predictions from known laws, and a mini-study end to end.
+final class EvalOverTrainingTests: XCTestCase {
+    func spec(data: String) -> OverTrainingSpec {
+        OverTrainingSpec(name: "mini", data: data, architecture: .gpt, layers: 1, headDim: 8, tiedEmbeddings: true, baseWidth: 8,
+                         hyper: MuHyperParameters(learningRate: 0.02), sequenceLength: 32, batchSize: 4, warmupFraction: 0.05,
+                         widths: [8, 16, 24, 32], multipliers: [0.5, 1, 2], fitMaxWidth: 24, evalItems: 8, seed: 0)
+    }
+
+    func testTheFitUsesTheSmallestMultiplierAndTheSmallestWidth() {
+        let runs = spec(data: "/nowhere").plannedRuns()
+        XCTAssertEqual(runs.filter(\.inFit).map { "\($0.width)@\($0.multiplier)" }, ["8@0.5", "8@1.0", "8@2.0", "16@0.5", "24@0.5"])
+        XCTAssertEqual(runs.count, 12)
+    }
+
+    /// Runs whose losses and errors follow known laws exactly: the fits recover them and the held-out
+    /// predictions match the laws evaluated by hand.
+    func testPredictionsFromExactLaws() throws {
+        let study = OverTrainingStudy(spec: spec(data: "/nowhere"), directory: URL(fileURLWithPath: "/tmp"))
+        let (E, a, b, eta) = (1.5, 40.0, 90.0, 0.2)
+        let (eps, k, gamma) = (0.8, 2.0, 1.1)
+        func loss(_ n: Double, _ d: Double) -> Double { let m = d / n; return E + (a * pow(m, eta) + b * pow(m, -eta)) * pow(6 * n * d, -eta) }
+        // More fit points than the plan's five, so four coefficients are well determined: widths as N·1000.
+        let runs = [(1, 0.5, true), (1, 1, true), (1, 2, true), (1, 4, true), (2, 0.5, true), (3, 0.5, true), (4, 0.5, true),
+                    (2, 2, false), (4, 4, false), (8, 8, false)].map { w, m, fit -> OverTrainingRun in
+            let n = 1000 * w, d = Int(m * Double(n))
+            let l = loss(Double(n), Double(d))
+            return OverTrainingRun(width: w, multiplier: m, inFit: fit, parameters: n, tokens: d, steps: 1, directory: "",
+                                   loss: l, error: eps - k * exp(-gamma * l), errorStandardError: 0.01, status: "completed")
+        }
+        let r = study.fitAndPredict(runs)
+        let f = try XCTUnwrap(r.lossFit, r.lossFitError ?? "")
+        XCTAssertEqual(f.n, 7)
+        for run in r.runs where !run.inFit {
+            XCTAssertEqual(try XCTUnwrap(run.predictedLoss), run.loss!, accuracy: 1e-6 * run.loss!)
+            XCTAssertEqual(try XCTUnwrap(run.predictedError), run.error!, accuracy: 1e-5)
+            XCTAssertEqual(try XCTUnwrap(run.lossRelativeError), 0, accuracy: 1e-6)
+        }
+        XCTAssertNil(r.runs.first(where: \.inFit)!.predictedLoss, "fit runs are not predicted")
+        XCTAssertLessThan(try XCTUnwrap(r.meanLossRelativeError), 1e-6)
+        XCTAssertTrue(OverTrainingStudy.html(r).contains("<svg"))
+    }
+
+    /// Twelve tiny runs on real shards: trained, scored, fitted, predicted; a rerun trains nothing again.
+    func testMiniStudyEndToEnd() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-overtrain-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (_, shards) = try EvalTaskTests.buildShards(in: root)
+        let spec = spec(data: shards.path)
+        try spec.validate()
+        var lines: [String] = []
+        let study = OverTrainingStudy(spec: spec, directory: root.appendingPathComponent("study")) { lines.append($0) }
+        let result = try study.run()
+        XCTAssertEqual(result.runs.count, 12)
+        for run in result.runs {
+            XCTAssertEqual(run.status, "completed")
+            XCTAssertEqual(Double(run.tokens) / Double(run.parameters), run.multiplier, accuracy: 128 / Double(run.parameters) + 1e-9)
+            let loss = try XCTUnwrap(run.loss), error = try XCTUnwrap(run.error)
+            XCTAssertTrue(loss.isFinite && loss < log(384.0), "width \(run.width) M \(run.multiplier): loss \(loss) is no better than uniform")
+            XCTAssertTrue((0 ... 1).contains(error))
+        }
+        // Every held-out run gets predictions exactly when the fits exist, and they are the fitted laws.
+        for run in result.runs where !run.inFit {
+            if let f = result.lossFit {
+                XCTAssertEqual(run.predictedLoss!, f.loss(parameters: Double(run.parameters), tokens: Double(run.tokens)), accuracy: 1e-12)
+            } else { XCTAssertNil(run.predictedLoss) }
+            if let g = result.errorFit, let l = run.predictedLoss { XCTAssertEqual(run.predictedError!, g.error(atLoss: l), accuracy: 1e-12) }
+        }
+        XCTAssertEqual(lines.filter { $0.hasPrefix("[train]") }.count, 12)
+
+        lines.removeAll()
+        let again = try OverTrainingStudy(spec: spec, directory: root.appendingPathComponent("study")) { lines.append($0) }.run()
+        XCTAssertEqual(lines.filter { $0.hasPrefix("[train]") }.count, 0, "finished runs are not trained again")
+        XCTAssertEqual(again.runs.map(\.loss), result.runs.map(\.loss))
+        XCTAssertEqual(again.runs.map(\.error), result.runs.map(\.error))
+    }
+}
