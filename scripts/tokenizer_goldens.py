@@ -139,7 +139,7 @@ def main():
                       "tiktoken_ordinary": enc.encode_ordinary(s)})
     differ = sum(c["hf"] != c["tiktoken"] for c in cases)
     goldens = {"vocab_size": VOCAB, "tiktoken_special_ids": special_ids, "tiktoken_padded_size": size,
-               "hf_merges": sum(1 for line in open(os.path.join(OUT, "hf-merges.txt")) if not line.startswith("#")),
+               "hf_merges": sum(1 for line in open(os.path.join(OUT, "hf-merges.txt"), encoding="utf-8")) - 1,  # after #version
                "cases": cases}
     with open(os.path.join(OUT, "goldens.json"), "w", encoding="utf-8") as f:  # one case per line
         head = json.dumps({k: v for k, v in goldens.items() if k != "cases"}, separators=(",", ":"))

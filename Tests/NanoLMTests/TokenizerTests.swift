@@ -47,7 +47,7 @@ final class TokenizerTests: XCTestCase {
         let text = try String(contentsOf: Self.fixture("corpus.txt"), encoding: .utf8)
         let trained = try Tokenizer.train(documents: [text], vocabularySize: Self.goldens.vocab_size)
         let reference = try String(contentsOf: Self.fixture("hf-merges.txt"), encoding: .utf8)
-            .split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
+            .split(separator: "\n").dropFirst().map(String.init)  // after "#version: 0.2"
         let ours = trained.merges.map { byteLevelString(trained.tokens[Int($0.0)]) + " " + byteLevelString(trained.tokens[Int($0.1)]) }
         XCTAssertEqual(reference.count, Self.goldens.hf_merges)
         XCTAssertEqual(ours.count, reference.count)

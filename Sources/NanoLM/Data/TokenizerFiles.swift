@@ -26,14 +26,17 @@ extension Tokenizer {
     // MARK: Loading
 
     /// Loads a tokenizer from a directory (codec.json, or vocab.json + merges.txt, or one .tiktoken file),
-    /// a `.tiktoken` file, or a `vocab.json` with merges.txt beside it.
+    /// a `.tiktoken` file, or a `vocab.json` with merges.txt beside it (`PREFIX-vocab.json`: `PREFIX-merges.txt`).
     public static func load(_ url: URL) throws -> Tokenizer {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw TokenizerError.invalid("\(url.path) does not exist: pass a tokenizer directory, a .tiktoken file or a vocab.json (with merges.txt beside it)")
         }
         if !isDirectory.boolValue {
-            if url.pathExtension == "json" { return try Tokenizer(vocabulary: url, merges: url.deletingLastPathComponent().appendingPathComponent("merges.txt")) }
+            if url.pathExtension == "json" {  // GPT-2's vocab.json, or Hugging Face's PREFIX-vocab.json
+                let name = url.lastPathComponent.hasSuffix("vocab.json") ? String(url.lastPathComponent.dropLast(10)) + "merges.txt" : "merges.txt"
+                return try Tokenizer(vocabulary: url, merges: url.deletingLastPathComponent().appendingPathComponent(name))
+            }
             return try Tokenizer(tiktoken: url)
         }
         let fm = FileManager.default
@@ -94,7 +97,8 @@ extension Tokenizer {
         for (key, id, _) in entries where !specialNames.contains(key) { idOf[key] = Int32(id) }
 
         guard let text = try? String(contentsOf: merges, encoding: .utf8) else {
-            throw TokenizerError.file(path: merges.path, line: 1, reason: "cannot read as UTF-8 text")
+            throw TokenizerError.file(path: merges.path, line: 1, reason: FileManager.default.fileExists(atPath: merges.path)
+                ? "cannot read as UTF-8 text" : "no such file: GPT-2's merges.txt goes with \(vocabulary.lastPathComponent)")
         }
         var pairs: [(Int32, Int32)] = []
         for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

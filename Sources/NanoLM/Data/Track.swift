@@ -190,6 +190,7 @@ public enum TrackError: Error, CustomStringConvertible {
 public struct SkipCounter: Sendable {
     public private(set) var count = 0
     public private(set) var first: String?
+    public init() {}
     public mutating func skip(_ location: String, _ reason: String) {
         count += 1
         if first == nil { first = "\(location): \(reason)" }
