@@ -33,7 +33,9 @@ public final class Tokenizer: TokenCodec, @unchecked Sendable {
     /// Ids that are ordinary tokens (the vocabulary without specials and padding).
     public var ordinaryCount: Int { tokens.lazy.filter { !$0.isEmpty }.count }
 
-    let byteIDs: [Int32]
+    // Raw memory rather than arrays and classes: threads encoding at once share them without
+    // touching reference counts (which would bounce one cache line between cores).
+    let byteIDs: UnsafeMutablePointer<Int32>  // 256
     let pairs: PairTable
     let pieces: PieceTable  // every ordinary token by its bytes (whole-piece lookup of rule .ranks)
     let specialByID: [Int32: String]
@@ -57,7 +59,6 @@ public final class Tokenizer: TokenCodec, @unchecked Sendable {
             }
             byteIDs[b] = id
         }
-        self.byteIDs = byteIDs
 
         // Special ids: the files' own, then EOS/[MASK]/[PAD] after the last id, sentinels from the top.
         var ids = specials
@@ -86,26 +87,28 @@ public final class Tokenizer: TokenCodec, @unchecked Sendable {
         special = SpecialTokens(vocabularySize: size, eos: Int(ids["<|endoftext|>"]!), mask: Int(ids["[MASK]"]!), pad: Int(ids["[PAD]"]!),
                                 sentinels: (0 ..< 100).map { Int(ids["<extra_id_\($0)>"]!) }, randomTokenBound: maxOrdinary + 1)
 
+        // (left, right, rank, merged id) of every pair that merges.
+        var table: [(Int32, Int32, UInt32, Int32)] = []
         switch rule {
         case .merges:
-            pairs = PairTable(capacity: merges.count)
             for (rank, (a, b)) in merges.enumerated() {
                 guard let merged = pieces.id(of: tokens[Int(a)] + tokens[Int(b)]) else {
                     throw TokenizerError.invalid("merge \(rank) joins ids \(a) and \(b) into a token that is not in the vocabulary")
                 }
-                pairs.insert(a, b, rank: UInt32(rank), id: merged)
+                table.append((a, b, UInt32(rank), merged))
             }
         case .ranks:
             // tiktoken: every split of a token into two tokens is a pair ranked by the token's id.
-            var splits: [(Int32, Int32, Int32)] = []
             for (id, bytes) in tokens.enumerated() where bytes.count > 1 {
                 for k in 1 ..< bytes.count {
-                    if let a = pieces.id(of: Array(bytes[..<k])), let b = pieces.id(of: Array(bytes[k...])) { splits.append((a, b, Int32(id))) }
+                    if let a = pieces.id(of: Array(bytes[..<k])), let b = pieces.id(of: Array(bytes[k...])) { table.append((a, b, UInt32(id), Int32(id))) }
                 }
             }
-            pairs = PairTable(capacity: splits.count)
-            for (a, b, id) in splits { pairs.insert(a, b, rank: UInt32(id), id: id) }
         }
+        pairs = PairTable(capacity: table.count)
+        for (a, b, rank, id) in table { pairs.insert(a, b, rank: rank, id: id) }
+        self.byteIDs = .allocate(capacity: 256)
+        self.byteIDs.initialize(from: byteIDs, count: 256)
 
         var h = FNV1a64()
         h.update("bpe-v1 \(rule.rawValue) \(size)\n")
@@ -115,6 +118,11 @@ public final class Tokenizer: TokenCodec, @unchecked Sendable {
         for (a, b) in self.merges { h.update("\(a) \(b)\n") }
         for (name, id) in ids.sorted(by: { $0.value < $1.value }) { h.update("\(id) \(name)\n") }
         hash = h.hex
+    }
+
+    deinit {
+        pairs.deallocate()
+        byteIDs.deallocate()
     }
 
     // MARK: Encoding
@@ -390,8 +398,8 @@ let scalarClasses: UnsafeMutablePointer<UInt8> = {
 
 // MARK: - Tables
 
-/// (left id, right id) → (rank, merged id), open addressing on 64-bit keys.
-final class PairTable: @unchecked Sendable {
+/// (left id, right id) → (rank, merged id), open addressing on 64-bit keys. Its owner deallocates it.
+struct PairTable: @unchecked Sendable {
     private let keys: UnsafeMutablePointer<UInt64>
     private let values: UnsafeMutablePointer<UInt64>  // rank << 32 | merged id
     private let mask: Int
@@ -404,7 +412,7 @@ final class PairTable: @unchecked Sendable {
         keys = .allocate(capacity: size); keys.initialize(repeating: Self.empty, count: size)
         values = .allocate(capacity: size); values.initialize(repeating: 0, count: size)
     }
-    deinit { keys.deallocate(); values.deallocate() }
+    func deallocate() { keys.deallocate(); values.deallocate() }
 
     @inline(__always) private func slot(_ key: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 20) & mask }
 
