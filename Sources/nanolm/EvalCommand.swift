@@ -77,8 +77,8 @@ struct EvalScore: ParsableCommand {
     }
 
     func evaluate() throws {
-        let directories = try runDirectories()
-        let dataDirectory = data ?? directories.lazy.compactMap(trainedData).first
+        let (directories, studyData) = try runDirectories()
+        let dataDirectory = data ?? studyData ?? directories.lazy.compactMap(trainedData).first
         var notes: [String] = []
 
         // The tasks and the tokenizer they are encoded with.
@@ -119,7 +119,12 @@ struct EvalScore: ParsableCommand {
         var results: [RunEvaluation] = []
         for (r, directory) in directories.enumerated() {
             log("[eval] run \(r + 1)/\(directories.count): \(directory)")
-            let checkpoint = try EvalCheckpoint(directory: URL(fileURLWithPath: directory))
+            let checkpoint: EvalCheckpoint
+            do { checkpoint = try EvalCheckpoint(directory: URL(fileURLWithPath: directory)) } catch let error as EvalError where r >= runs.count {
+                // A study's run that cannot be scored (BERT, T5) is left out and said; a named run is an error.
+                log("note: left out: \(error)")
+                continue
+            }
             if let codec, codec.special.vocabularySize > checkpoint.model.vocabularySize {
                 throw EvalError.checkpoint(directory, "the tokenizer has \(codec.special.vocabularySize) ids but the model only \(checkpoint.model.vocabularySize): was it trained on other data?")
             }
@@ -144,9 +149,10 @@ struct EvalScore: ParsableCommand {
         }
     }
 
-    /// The positional runs, then the finished runs of --study.
-    func runDirectories() throws -> [String] {
+    /// The positional runs, then the finished runs of --study (and the study's data, unless synthetic).
+    func runDirectories() throws -> (runs: [String], studyData: String?) {
         var out = runs
+        var studyData: String?
         if let study {
             let spec: StudySpec
             do { spec = try StudySpec.load(URL(fileURLWithPath: study)) } catch { throw ValidationError("\(study): \(error)") }
@@ -158,8 +164,9 @@ struct EvalScore: ParsableCommand {
             let finished = try StudyStore(path: database).runs(study: spec.name).filter { $0.status == "done" }
             if finished.isEmpty { throw ValidationError("study \(spec.name) has no finished runs yet") }
             out += finished.map(\.directory)
+            studyData = spec.data == "synthetic" ? nil : spec.data
         }
-        return out
+        return (out, studyData)
     }
 
     /// The shard directory a run was trained on (its data.txt), unless synthetic.
