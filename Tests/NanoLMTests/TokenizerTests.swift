@@ -179,4 +179,34 @@ final class TokenizerTests: XCTestCase {
         try Data(((0 ..< 256).map { "\(Data([UInt8($0)]).base64EncodedString()) \($0)" } + ["IQ== 256"]).joined(separator: "\n").utf8).write(to: ranks)
         XCTAssertTrue(error { try Tokenizer(tiktoken: ranks) }.contains("ids 33 and 256 are the same bytes"))
     }
+
+    /// `nanolm data build`'s path: the registered trainer, a track built with the BPE, shards that decode
+    /// back to the documents, and the tokenizer saved beside them.
+    func testTrackBuildsWithTheTrainedBPE() throws {
+        let corpus = try String(contentsOf: Self.fixture("corpus.txt"), encoding: .utf8)
+        let docs = corpus.components(separatedBy: "\n\n").filter { $0.utf8.count > 200 }
+        let dir = root.appendingPathComponent("docs")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for (i, d) in docs.enumerated() { try d.write(to: dir.appendingPathComponent("doc\(i).txt"), atomically: true, encoding: .utf8) }
+        let track = Track(name: "fixture", tokens: 8000, validationTokens: 500, seed: 1,
+                          domains: [TrackDomain(name: "all", proportion: 1, sources: [TrackSource(paths: [dir.path])])])
+        let trainer = try XCTUnwrap(TokenCodecs.trainer)
+        let codec = try trainer(docs, 600)
+        let builder = TrackBuilder(track: track, codec: codec)
+        builder.progress = { _ in }
+        let out = root.appendingPathComponent("shards")
+        let index = try builder.build(into: out)
+        XCTAssertEqual(index.tokenizer.name, "bpe")
+        XCTAssertEqual(index.tokenizer.vocabularySize, 640)
+        XCTAssertEqual(index.special.eos, 600 - 103)
+        let loaded = try TokenCodecs.load(index.tokenizer.name, from: out.appendingPathComponent(try XCTUnwrap(index.tokenizer.directory)))
+        XCTAssertEqual(loaded.hash, codec.hash)
+        let set = try ShardSet(directory: out, split: "train")
+        let pieces = set.tokens(from: 0, count: set.count).split(separator: Int32(index.special.eos), omittingEmptySubsequences: false)
+        XCTAssertGreaterThan(pieces.count, 5)
+        let known = Set(docs)
+        for piece in pieces.dropLast(2) {  // the last document may be cut to fit the budget
+            XCTAssertTrue(known.contains(loaded.decode(Array(piece))), "a decoded document is not one of the sources")
+        }
+    }
 }
