@@ -6,7 +6,7 @@ public enum GeneratedTaskKind: String, CaseIterable, Codable, Sendable {
     /// A passage's context; choices: its true continuation and continuations from other documents.
     case continuation
     /// A passage up to a word that occurred earlier in it (as LAMBADA picks passages); choices: that
-    /// word and words from other documents that do not occur in the passage.
+    /// word and words picked the same way from other documents of the domain.
     case lastWord = "last-word"
 }
 
@@ -89,8 +89,6 @@ public struct TaskGenerator {
             case .lastWord: made = lastWord(in: docs[source], seenBefore: true, &random)
             }
             guard let (context, answer) = made else { continue }
-            // Last word: distractors must not occur in the context (else they too could be copied from it).
-            let excluded = kind == .lastWord ? words(context) : []
             var others: [String] = []
             var tries = 0
             while others.count < k - 1 && tries < 40 * k {
@@ -100,9 +98,11 @@ public struct TaskGenerator {
                 let piece: String?
                 switch kind {
                 case .continuation: piece = continuation(in: docs[other], &random)?.answer
-                case .lastWord: piece = lastWord(in: docs[other], seenBefore: false, &random)?.answer
+                // Picked the way the answer is (a word seen earlier in its own passage), so that neither word
+                // frequency nor length tells the answer from the others: only this context does.
+                case .lastWord: piece = lastWord(in: docs[other], seenBefore: true, &random)?.answer
                 }
-                if let piece, piece != answer, !others.contains(piece), !excluded.contains(piece) { others.append(piece) }
+                if let piece, piece != answer, !others.contains(piece) { others.append(piece) }
             }
             guard others.count == k - 1 else { continue }
             let position = answers[items.count]
