@@ -13,18 +13,24 @@ csv="$ref/subsets/chinchilla_240.csv"
 swift build -c release --product nanolm 2>&1 | grep -E "error|complete" | tail -1 || true
 NANOLM="$(swift build -c release --show-bin-path)/nanolm"
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
-ours=(); theirs=()
-for r in 1 2 3; do
-  s=$(date +%s.%N); "$NANOLM" fit --law chinchilla --input "$csv" --json > /tmp/nanolm-chin.json; e=$(date +%s.%N)
-  ours+=("$(echo "$e - $s" | bc)")
-  theirs+=("$("$NANOLM_PYTHON" scripts/chinchilla_scipy.py bench "$csv" 45 | "$NANOLM_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["seconds_for_4500"])')")
-done
-"$NANOLM_PYTHON" - "${ours[*]}" "${theirs[*]}" <<'PY'
-import json, statistics as s, sys
-o = [float(x) for x in sys.argv[1].split()]; t = [float(x) for x in sys.argv[2].split()]
-fit = json.load(open("/tmp/nanolm-chin.json"))["coefficients"]
-print(f"chinchilla 4,500 starts: nanolm {s.median(o):.2f} s (whole command), scipy {s.median(t):.0f} s (scaled from 100 starts), ratio {s.median(t)/s.median(o):.0f}x")
-print("nanolm's fit: " + ", ".join(f"{k} {v:.5g}" for k, v in sorted(fit.items())))
+# Paired repeats: nanolm's whole command, then scipy; wall time and CPU time (all threads) of each. On a
+# machine shared with other jobs the wall ratio moves with the load; the CPU ratio much less.
+"$NANOLM_PYTHON" - "$NANOLM" "$csv" <<'PY'
+import json, resource, statistics as st, subprocess, sys, time
+nanolm, csv = sys.argv[1], sys.argv[2]
+def cpu(): r = resource.getrusage(resource.RUSAGE_CHILDREN); return r.ru_utime + r.ru_stime
+ours, ours_cpu, theirs, theirs_cpu = [], [], [], []
+for _ in range(3):
+    t, c = time.perf_counter(), cpu()
+    fit = json.loads(subprocess.run([nanolm, "fit", "--law", "chinchilla", "--input", csv, "--json"], check=True, capture_output=True, text=True).stdout)
+    ours.append(time.perf_counter() - t); ours_cpu.append(cpu() - c)
+    scipy = json.loads(subprocess.run([sys.executable, "scripts/chinchilla_scipy.py", "bench", csv, "45"], check=True, capture_output=True, text=True).stdout)
+    theirs.append(scipy["seconds_for_4500"]); theirs_cpu.append(scipy["cpu_seconds_for_4500"])
+with open("/proc/loadavg") as f: load = f.read().split()[0]
+m = lambda v: st.median(v)
+print(f"chinchilla 4,500 starts (load average {load}): wall nanolm {m(ours):.2f} s (whole command), scipy {m(theirs):.0f} s (scaled from 100 starts), ratio {m(theirs)/m(ours):.0f}x")
+print(f"  CPU time: nanolm {m(ours_cpu):.2f} s (both threads), scipy {m(theirs_cpu):.0f} s, ratio {m(theirs_cpu)/m(ours_cpu):.0f}x")
+print("  nanolm's fit: " + ", ".join(f"{k} {v:.5g}" for k, v in sorted(fit["coefficients"].items())))
 PY
 printf "params,loss\n" > /tmp/nanolm-mu.csv
 for c in 0.038 0.076 0.126 0.189 0.265 0.353 0.454 1.714 3.2 6.4; do echo "${c}e9,$(echo "3.37 + 0.0768 * e(-0.608 * l($c))" | bc -l)" >> /tmp/nanolm-mu.csv; done
