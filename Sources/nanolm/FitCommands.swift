@@ -41,7 +41,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Seed of the bootstrap's resampling.") var seed: UInt64 = 0
     @Option(help: "Interval level.") var level = 0.95
     @Option(help: "mu only: a column of per-point standard deviations (curve_fit's sigma, absolute_sigma=False).") var sigma: String?
-    @Option(help: "Write the fit as JSON (mu: for `nanolm predict`).") var save: String?
+    @Option(help: "Write the fit as JSON, for `nanolm predict`.") var save: String?
     @Flag(help: "Print JSON.") var json = false
     @Option(help: .hidden) var benchmark = 0
 
@@ -84,19 +84,6 @@ struct Fit: ParsableCommand {
     /// `--save FILE`: the fit as JSON.
     func saveFit<T: Encodable>(_ fit: T) throws {
         if let save { try JSONEncoder().encode(fit).write(to: URL(fileURLWithPath: save), options: .atomic) }
-    }
-
-    /// An `N:D` argument of `--predict` (parameters and tokens, both positive).
-    func parsePair(_ s: String) throws -> (Double, Double) {
-        let parts = s.split(separator: ":").compactMap { Double($0) }
-        guard parts.count == 2, parts.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw ValidationError("--predict: '\(s)' is not N:D") }
-        return (parts[0], parts[1])
-    }
-
-    /// A positive number of `--predict`.
-    func parsePositive(_ s: String, _ what: String) throws -> Double {
-        guard let v = Double(s), v > 0, v.isFinite else { throw ValidationError("--predict: '\(s)' is not \(what)") }
-        return v
     }
 
     /// Prediction rows: the value, the interval (delta method, or the bootstrap when there is none), and the
@@ -288,28 +275,71 @@ struct FitRow: Encodable {
     }
 }
 
-/// `nanolm predict`: a saved μScaling fit at other sizes.
+/// `nanolm predict`: a fit saved by `nanolm fit --save`, at other points.
 struct Predict: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Predict losses from a fit saved by `nanolm fit --save`.")
+    static let configuration = CommandConfiguration(
+        abstract: "Predict from a fit saved by `nanolm fit --save` (any law).",
+        discussion: """
+            The law is recognised from the file. Points are what the law takes: parameter counts (mu), \
+            N:D pairs (chinchilla, overtrain) or losses (downstream, which predicts err). Intervals are \
+            the delta method's (t on n − p); a saved chinchilla fit has none (rerun `nanolm fit \
+            --bootstrap`). Example: nanolm predict --fit fit.json 26.185e9 52.385e9
+            """)
     @Option(help: "The fit JSON (from `nanolm fit --save`).") var fit: String
-    @Argument(help: "Parameter counts.") var params: [Double]
+    @Argument(help: "Parameter counts, N:D pairs or losses, as the law takes.") var points: [String]
     @Option(help: "Interval level.") var level = 0.95
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: fit), let f = try? JSONDecoder().decode(MuScalingFit.self, from: data) else {
-            throw ValidationError("\(fit): not a fit saved by `nanolm fit --save`")
-        }
-        let out = params.map { c -> FitRow in
-            let (lo, hi) = f.interval(at: c, level: level)
-            return FitRow(inputs: [("params", c)], values: [("loss", f.loss(at: c)), ("lower", lo), ("upper", hi)])
+        guard level > 0 && level < 1 else { throw ValidationError("--level must be between 0 and 1, got \(level)") }
+        guard let data = FileManager.default.contents(atPath: fit) else { throw ValidationError("\(fit): cannot read the file") }
+        let decoder = JSONDecoder()
+        let rows: [FitRow]
+        if let f = try? decoder.decode(MuScalingFit.self, from: data) {
+            rows = try points.map { try parsePositive($0, "a parameter count") }.map { c in
+                row([("params", c)], "loss", f.loss(at: c), f.interval(at: c, level: level))
+            }
+        } else if let f = try? decoder.decode(OverTrainingFit.self, from: data) {
+            rows = try points.map(parsePair).map { n, d in
+                row([("N", n), ("D", d), ("M", d / n)], "loss", f.loss(parameters: n, tokens: d), f.interval(at: (n, d), level: level))
+            }
+        } else if let f = try? decoder.decode(DownstreamFit.self, from: data) {
+            rows = try points.map { try parsePositive($0, "a loss") }.map { l in
+                row([("loss", l)], "err", f.error(atLoss: l), f.interval(at: l, level: level))
+            }
+        } else if let f = try? decoder.decode(ChinchillaFit.self, from: data) {
+            rows = try points.map(parsePair).map { n, d in row([("N", n), ("D", d)], "loss", f.loss(parameters: n, tokens: d), nil) }
+        } else {
+            throw ValidationError("\(fit): not a fit saved by `nanolm fit --save` (no law's coefficients in it)")
         }
         if json {
-            print(try encodeJSON(out))
+            print(try encodeJSON(rows))
         } else {
-            for (c, p) in zip(params, out) { print(String(format: "%.4g params: %.4f [%.4f, %.4f]", c, p["loss"]!, p["lower"]!, p["upper"]!)) }
+            for r in rows {
+                let (name, value) = r.values[0]
+                var line = "\(r.inputText): \(name) " + String(format: "%.4f", value ?? .nan)
+                if let lo = r["lower"], let hi = r["upper"] { line += String(format: " [%.4f, %.4f]", lo, hi) }
+                print(line)
+            }
         }
     }
+
+    func row(_ inputs: [(String, Double)], _ name: String, _ value: Double, _ interval: (lower: Double, upper: Double)?) -> FitRow {
+        FitRow(inputs: inputs, values: [(name, value), ("lower", interval?.lower), ("upper", interval?.upper)])
+    }
+}
+
+/// An `N:D` point (parameters and tokens, both positive).
+func parsePair(_ s: String) throws -> (Double, Double) {
+    let parts = s.split(separator: ":").compactMap { Double($0) }
+    guard parts.count == 2, parts.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw ValidationError("'\(s)' is not N:D (two positive numbers)") }
+    return (parts[0], parts[1])
+}
+
+/// A positive number: a parameter count or a loss.
+func parsePositive(_ s: String, _ what: String) throws -> Double {
+    guard let v = Double(s), v > 0, v.isFinite else { throw ValidationError("'\(s)' is not \(what)") }
+    return v
 }
 
 /// `nanolm cost`: Eq. (1) of the paper for a μScaling plan against one target run.
