@@ -23,8 +23,8 @@ struct EvalScore: ParsableCommand {
             Each choice is scored by its log-likelihood given the context under the run's final weights \
             (GPT or Llama); the prediction is the best choice by total log-likelihood (acc), per character \
             (acc_norm, as lm-evaluation-harness), per token (acc_token) or per byte (acc_byte). Accuracies \
-            come with standard errors; error = 1 − the average accuracy under --metric (Gadre et al.'s \
-            downstream error). docs/EVAL.md has the details.
+            come with standard errors; error = 1 − the average accuracy under --metric (default acc_token, \
+            the lowest-perplexity choice as LLM Foundry picks it for Gadre et al.'s downstream error). docs/EVAL.md has the details.
 
             Tasks: built-in ones generated from the held-out split of a shard directory (--data, default: \
             the data the run was trained on), or task files (--tasks) in nanolm's JSONL or as HellaSwag, \
@@ -57,7 +57,8 @@ struct EvalScore: ParsableCommand {
 
     @Option(name: .customLong("few-shot"), help: "Solved examples from the same task before each item.") var fewShot = 0
     @Option(name: .customLong("few-shot-seed"), help: "Seed for picking few-shot examples.") var fewShotSeed: UInt64 = 1234
-    @Option(help: "The metric for the average and the error: acc, acc_norm, acc_token or acc_byte.") var metric: ChoiceMetric = .acc
+    @Option(help: "The metric for the average and the error: acc, acc_norm, acc_token (LLM Foundry's, which Gadre et al. used) or acc_byte.")
+    var metric: ChoiceMetric = .accToken
     @Option(name: .customLong("batch-size"), help: "Most sequences per forward pass.") var batchSize = 64
     @Option(help: "libtorch threads (default: all cores).") var threads: Int?
     @Flag(help: "Print JSON.") var json = false

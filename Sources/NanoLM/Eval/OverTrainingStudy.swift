@@ -15,7 +15,7 @@ public struct OverTrainingRun: Codable, Sendable {
     public var directory: String
     /// Held-out loss at the last step.
     public var loss: Double?
-    /// 1 − average accuracy (acc) on the built-in tasks, and its standard error.
+    /// 1 − average accuracy (acc_token, LLM Foundry's lowest perplexity) on the built-in tasks, and its standard error.
     public var error: Double?
     public var errorStandardError: Double?
     /// For held-out runs: L(C, M) and Err(L(C, M)) from the fits, and Err at the run's actual loss.
@@ -108,8 +108,8 @@ public final class OverTrainingStudy {
                 run.loss = loss
                 let checkpoint = try EvalCheckpoint(directory: dir)
                 let report = try Evaluator().evaluate(tasks, scorer: ModelScorer(model: checkpoint.model, codec: held.codec))
-                run.error = report.error(.acc)
-                run.errorStandardError = report.average[ChoiceMetric.acc.rawValue]!.standardError
+                run.error = report.error(.accToken)
+                run.errorStandardError = report.average[ChoiceMetric.accToken.rawValue]!.standardError
                 log(String(format: "[eval]  width %d M %g: held-out loss %.4f, error %.4f ± %.4f", p.width, p.multiplier, loss,
                            run.error!, run.errorStandardError!))
             }
