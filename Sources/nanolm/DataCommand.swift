@@ -31,7 +31,7 @@ struct DataCommand: ParsableCommand {
         var track: String
         @Option(help: "Output directory.") var out: String
         @Option(help: "Vocabulary size of the BPE tokenizer to train (padded to a multiple of 64).") var vocab = 8192
-        @Option(help: "A tokenizer directory to use instead of training one, or `bytes` for byte-level ids.")
+        @Option(help: "A tokenizer to use instead of training one: a directory (from `nanolm tokenizer train` or a build), GPT-2's vocab.json + merges.txt, a .tiktoken file, or `bytes` for byte-level ids.")
         var tokenizer: String?
         @Option(help: "Training tokens to sample (overrides the track's budget).") var tokens: Int?
         @Option(help: "Sampling seed (overrides the track's).") var seed: UInt64?

@@ -143,6 +143,9 @@ final class TokenizerTests: XCTestCase {
         let ranks = root.appendingPathComponent("trained.tiktoken")
         try trained.writeTiktoken(ranks)
         XCTAssertEqual(try Tokenizer.load(ranks).encode(text), trained.encode(text))
+        // Without codec.json, TokenCodecs reads GPT-2's files and .tiktoken files as BPE (data build --tokenizer).
+        XCTAssertEqual(try TokenCodecs.load(directory: ranks).hash, try Tokenizer(tiktoken: ranks).hash)
+        XCTAssertEqual(try TokenCodecs.load(directory: Self.fixture("hf-vocab.json")).hash, Self.hf.hash)
         XCTAssertNotEqual(Self.hf.hash, Self.tiktoken.hash)
     }
 

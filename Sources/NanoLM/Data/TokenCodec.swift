@@ -98,9 +98,11 @@ public enum TokenCodecs {
         return try loader(directory)
     }
 
-    /// Reads a tokenizer directory: codec.json names its kind ({"name": "bytes"}).
+    /// Reads a tokenizer directory: codec.json names its kind ({"name": "bytes"}). Without codec.json,
+    /// GPT-2's files or a tiktoken rank file (a directory holding them, or the file itself) load as BPE.
     public static func load(directory: URL) throws -> any TokenCodec {
         let url = directory.appendingPathComponent("codec.json")
+        if !FileManager.default.fileExists(atPath: url.path) { return try Tokenizer.load(directory) }
         guard let data = try? Data(contentsOf: url),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let name = object["name"] as? String
