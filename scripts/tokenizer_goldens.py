@@ -7,7 +7,8 @@
   hf-vocab.json      HF's ByteLevel BPE trained on corpus.txt (one document) to VOCAB ids, the 103
   hf-merges.txt      special tokens first (GPT-2's pre-tokenizer, no prefix space)
   hf.tiktoken        the same tokens as tiktoken ranks (rank = HF id)
-  goldens.json       test strings with HF's ids and tiktoken's ids (all specials allowed, and ordinary)
+  goldens.json       test strings with HF's ids and tiktoken's ids (all specials allowed, and ordinary),
+                     and tiktoken's ids with cl100k_base's pattern on the same ranks
 
 Run from the repository root:  .venv/bin/python scripts/tokenizer_goldens.py
 """
@@ -18,13 +19,16 @@ import random
 import sys
 
 import tiktoken
+from tiktoken_ext.openai_public import r50k_pat_str
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests/NanoLMTests/Fixtures/tokenizer")
 VOCAB = 1536  # ids including the 103 special tokens, as HF's BpeTrainer counts them
 SPECIALS = ["<|endoftext|>", "[MASK]", "[PAD]"] + [f"<extra_id_{i}>" for i in range(100)]
-GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+# cl100k_base's pattern as tiktoken 0.14 defines it (tiktoken_ext/openai_public.py, inside cl100k_base(),
+# which would download the ranks; the pattern is all we need).
+CL100K_PATTERN = r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
 
 
 def bytes_to_unicode():
@@ -97,9 +101,11 @@ def test_strings():
         "hello<|endoftext|>world", "<|endoftext|>", "<|endoftext|><|endoftext|>", "  <|endoftext|>  ",
         "[MASK] x [PAD] y[MASK]z", "<extra_id_0><extra_id_99> <extra_id_100> <extra_id_05> <extra_id_7",
         "text <extra_id_12>\n\n<extra_id_3> more [MASK]", "<|endoftext", "[MASK", "<extra_id_>",
+        "I'M HE'S WE'LL THEY'RE YOU'VE SHE'D 'T", "'Sup 'LLama 'REd DON'Tcha 'sup 'llama", "(parens) [brackets] \tTabbed \u3000Ideographic", "12345678 1234 x123",
+        "a.\n\nb!!\r\n\r\nc  \n  d \n", "  \n\n  ", "end\n\n  ", "x  \t\n\ty", "'hello 'world",
     ]
     rng = random.Random(2024)
-    randoms = ["".join(rng.choice(POOL) for _ in range(rng.randint(1, 40))) for _ in range(100)]
+    randoms = ["".join(rng.choice(POOL) for _ in range(rng.randint(1, 40))) for _ in range(80)]
     return fixed + randoms
 
 
@@ -129,14 +135,15 @@ def main():
     size = (n + 3 + 100 + 63) // 64 * 64
     special_ids = {"<|endoftext|>": n, "[MASK]": n + 1, "[PAD]": n + 2}
     special_ids.update({f"<extra_id_{i}>": size - 1 - i for i in range(100)})
-    enc = tiktoken.Encoding(name="fixture", pat_str=GPT2_PATTERN, mergeable_ranks=ranks, special_tokens=special_ids)
+    enc = tiktoken.Encoding(name="fixture", pat_str=r50k_pat_str, mergeable_ranks=ranks, special_tokens=special_ids)
+    cl100k = tiktoken.Encoding(name="fixture-cl100k", pat_str=CL100K_PATTERN, mergeable_ranks=ranks, special_tokens=special_ids)
 
     cases = []
     for s in test_strings():
         hf = tok.encode(s).ids
         assert tok.decode(hf, skip_special_tokens=False) == s or any(t in s for t in SPECIALS), repr(s)
         cases.append({"text": s, "hf": hf, "tiktoken": enc.encode(s, allowed_special="all"),
-                      "tiktoken_ordinary": enc.encode_ordinary(s)})
+                      "tiktoken_ordinary": enc.encode_ordinary(s), "tiktoken_cl100k": cl100k.encode(s, allowed_special="all")})
     differ = sum(c["hf"] != c["tiktoken"] for c in cases)
     goldens = {"vocab_size": VOCAB, "tiktoken_special_ids": special_ids, "tiktoken_padded_size": size,
                "hf_merges": sum(1 for line in open(os.path.join(OUT, "hf-merges.txt"), encoding="utf-8")) - 1,  # after #version

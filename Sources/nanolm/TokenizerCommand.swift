@@ -10,7 +10,7 @@ struct TokenizerCommand: ParsableCommand {
         discussion: """
             A tokenizer is a directory written by `train` (codec.json with vocab.json + merges.txt), \
             GPT-2's own files (a directory or vocab.json with merges.txt beside it), or a tiktoken rank \
-            file (FILE.tiktoken, e.g. r50k_base or cl100k_base). Special tokens `<|endoftext|>`, `[MASK]`, \
+            file (FILE.tiktoken, e.g. r50k_base, or cl100k_base with its own pattern). Special tokens `<|endoftext|>`, `[MASK]`, \
             `[PAD]` and `<extra_id_0>`…`<extra_id_99>` have fixed ids (docs/DESIGN.md, "Tokenizer").
             """,
         subcommands: [Train.self, Encode.self, Decode.self]
@@ -73,13 +73,15 @@ struct TokenizerCommand: ParsableCommand {
             discussion: "Ids are printed space-separated; --json prints {\"ids\": […], \"tokens\": […]} with each token's text.")
         @Option(help: "A tokenizer directory, a vocab.json (merges.txt beside it) or a .tiktoken file.") var tokenizer: String
         @Flag(help: "Treat special-token text (<|endoftext|>, [MASK], …) as ordinary text.") var noSpecial = false
+        @Option(help: "Pre-tokenization pattern, gpt2 or cl100k (default: the tokenizer's own; cl100k for a file named *cl100k*).")
+        var pattern: PreTokenizer?
         @Flag(help: "Print JSON.") var json = false
         @Option(help: "Encode N times on one thread and N times on all cores, each with a cold cache, and print the timings as JSON instead of ids (bench/tokenizer_speed.sh).")
         var benchmarkRuns = 0
         @Argument(help: "Text to encode (default: standard input).") var text: String?
 
         func run() throws {
-            let bpe = try Tokenizer.load(URL(fileURLWithPath: tokenizer))
+            let bpe = try Tokenizer.load(URL(fileURLWithPath: tokenizer), pattern: pattern)
             let input = text ?? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
             if benchmarkRuns > 0 { return try benchmark(input) }
             let ids = input.utf8.count > 4 << 20 ? bpe.encodeParallel(input, allowingSpecialTokens: !noSpecial)
@@ -96,7 +98,7 @@ struct TokenizerCommand: ParsableCommand {
             var serial: [Double] = [], parallel: [Double] = [], tokens = 0
             for _ in 0 ..< benchmarkRuns {
                 for all in [false, true] {
-                    let bpe = try Tokenizer.load(URL(fileURLWithPath: tokenizer))  // a cold cache each time
+                    let bpe = try Tokenizer.load(URL(fileURLWithPath: tokenizer), pattern: pattern)  // a cold cache each time
                     let t0 = DispatchTime.now().uptimeNanoseconds
                     let ids = all ? bpe.encodeParallel(input, allowingSpecialTokens: !noSpecial) : bpe.encode(input, allowingSpecialTokens: !noSpecial)
                     let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
@@ -132,3 +134,5 @@ struct TokenizerCommand: ParsableCommand {
         }
     }
 }
+
+extension PreTokenizer: ExpressibleByArgument {}

@@ -6,7 +6,10 @@ import XCTest
 /// scripts/tokenizer_goldens.py (HF's ByteLevel BPE trained on corpus.txt; the same tokens as tiktoken
 /// ranks), plus round trips, file formats, padding, special tokens and bad files.
 final class TokenizerTests: XCTestCase {
-    struct Case: Decodable { let text: String; let hf: [Int32]; let tiktoken: [Int32]; let tiktoken_ordinary: [Int32] }
+    struct Case: Decodable {
+        let text: String
+        let hf: [Int32], tiktoken: [Int32], tiktoken_ordinary: [Int32], tiktoken_cl100k: [Int32]
+    }
     struct Goldens: Decodable {
         let vocab_size: Int
         let tiktoken_special_ids: [String: Int]
@@ -42,6 +45,21 @@ final class TokenizerTests: XCTestCase {
         }
     }
 
+    /// cl100k_base's pattern (tiktoken's own string) on the same ranks.
+    func testCL100KPatternEqualsTiktoken() throws {
+        let cl100k = try Tokenizer(tiktoken: Self.fixture("hf.tiktoken"), pattern: .cl100k)
+        var differ = 0
+        for c in Self.goldens.cases {
+            XCTAssertEqual(cl100k.encode(c.text, allowingSpecialTokens: true), c.tiktoken_cl100k, "text \(c.text.debugDescription)")
+            XCTAssertEqual(cl100k.decode(c.tiktoken_cl100k), c.text)
+            if c.tiktoken_cl100k != c.tiktoken { differ += 1 }
+        }
+        XCTAssertGreaterThan(differ, 5, "the two patterns must split many of the strings differently")
+        XCTAssertNotEqual(cl100k.hash, Self.tiktoken.hash)
+        let text = try String(contentsOf: Self.fixture("corpus.txt"), encoding: .utf8)
+        XCTAssertEqual(cl100k.encodeParallel(text, chunkBytes: 997), cl100k.encode(text))
+    }
+
     /// nanolm's trainer on HF's training text gives HF's merges, in HF's order.
     func testTrainingEqualsHuggingFaceMerges() throws {
         let text = try String(contentsOf: Self.fixture("corpus.txt"), encoding: .utf8)
@@ -71,7 +89,7 @@ final class TokenizerTests: XCTestCase {
                 }
             }
         }
-        for tokenizer in [Self.hf, Self.tiktoken, trained] {
+        for tokenizer in [Self.hf, Self.tiktoken, trained, try Tokenizer(tiktoken: Self.fixture("hf.tiktoken"), pattern: .cl100k)] {
             for _ in 0 ..< 300 {
                 var s = String.UnicodeScalarView()
                 for _ in 0 ..< random.next(below: 120) { s.append(scalar()) }
@@ -103,6 +121,12 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(split("end  "), ["end", "  "])
         XCTAssertEqual(split("x1.5 ab!?'s"), ["x", "1", ".", "5", " ab", "!?'", "s"])
         XCTAssertEqual(split("\u{3000}日本 語"), ["\u{3000}", "日本", " 語"])
+        // cl100k_base: contractions in any case, one non-letter before letters, digits in threes,
+        // newlines end a whitespace run.
+        var cl: [String] = []
+        var text = "DON'Tcha x'LLama (ok) 12345\n\n  y"
+        text.withUTF8 { b in preTokenizeCL100K(b.baseAddress!, b.count) { cl.append(String(decoding: b[$0 ..< $1], as: UTF8.self)) } }
+        XCTAssertEqual(cl, ["DON", "'T", "cha", " x", "'LL", "ama", " (", "ok", ")", " ", "123", "45", "\n\n", " ", " y"])
     }
 
     func testSpecialTokensAndPaddedVocabulary() throws {

@@ -21,6 +21,8 @@ public final class Tokenizer: TokenCodec, @unchecked Sendable {
     public static let specialNames = ["<|endoftext|>", "[MASK]", "[PAD]"] + (0 ..< 100).map { "<extra_id_\($0)>" }
 
     public let rule: MergeRule
+    /// How text is cut into pre-tokens: GPT-2's pattern, or cl100k_base's for its .tiktoken file.
+    public let pattern: PreTokenizer
     /// Bytes of each ordinary token by id; empty for special and unused ids.
     public let tokens: [[UInt8]]
     /// Ranked pairs of ids (rule `.merges`; empty for `.ranks`).
@@ -45,8 +47,11 @@ public final class Tokenizer: TokenCodec, @unchecked Sendable {
     ///   - tokens: the ordinary tokens' bytes by id (empty: the id is not an ordinary token).
     ///   - merges: ranked pairs of ids for rule `.merges` (each pair's concatenation must be a token).
     ///   - specials: ids of the special tokens the files name; the rest are added.
-    public init(rule: MergeRule, tokens: [[UInt8]], merges: [(Int32, Int32)] = [], specials: [String: Int32] = [:]) throws {
+    ///   - pattern: the pre-tokenizer (GPT-2's unless the files come from cl100k_base).
+    public init(rule: MergeRule, tokens: [[UInt8]], merges: [(Int32, Int32)] = [], specials: [String: Int32] = [:],
+                pattern: PreTokenizer = .gpt2) throws {
         self.rule = rule
+        self.pattern = pattern
         self.merges = rule == .merges ? merges : []
         pieces = PieceTable(tokens)
         if let (a, b) = pieces.duplicates.first {
@@ -62,6 +67,7 @@ public final class Tokenizer: TokenCodec, @unchecked Sendable {
 
         // Special ids: the files' own, then EOS/[MASK]/[PAD] after the last id, sentinels from the top.
         var ids = specials
+        if pattern == .cl100k, tokens.count == 100_256, ids["<|endoftext|>"] == nil { ids["<|endoftext|>"] = 100_257 }  // tiktoken's
         var used = Set(ids.values)
         var next = Int32(max(tokens.count, Int(ids.values.max() ?? -1) + 1))
         for name in Self.specialNames.prefix(3) where ids[name] == nil {
@@ -111,7 +117,7 @@ public final class Tokenizer: TokenCodec, @unchecked Sendable {
         self.byteIDs.initialize(from: byteIDs, count: 256)
 
         var h = FNV1a64()
-        h.update("bpe-v1 \(rule.rawValue) \(size)\n")
+        h.update("bpe-v1 \(rule.rawValue) \(size)\n" + (pattern == .gpt2 ? "" : "pattern \(pattern.rawValue)\n"))
         for (id, bytes) in tokens.enumerated() where !bytes.isEmpty {
             h.update("\(id) "); bytes.withUnsafeBytes { h.update($0) }; h.update("\n")
         }
@@ -138,15 +144,15 @@ public final class Tokenizer: TokenCodec, @unchecked Sendable {
         return text.withUTF8 { encode(bytes: $0, allowingSpecialTokens: allowingSpecialTokens) }
     }
 
-    /// Encodes a big text on every core: it is cut where a non-space character meets a space, where a
-    /// pre-token always ends, so the result equals ``encode(_:allowingSpecialTokens:)``.
+    /// Encodes a big text on every core: it is cut where an ASCII non-space character meets a space (U+0020),
+    /// where a pre-token ends in both patterns, so the result equals ``encode(_:allowingSpecialTokens:)``.
     public func encodeParallel(_ text: String, allowingSpecialTokens: Bool = false, chunkBytes: Int = 1 << 20) -> [Int32] {
         var text = text
         return text.withUTF8 { buf -> [Int32] in
             var cuts = [0]
             while let last = cuts.last, last + chunkBytes < buf.count {
                 var i = last + chunkBytes
-                while i < buf.count, !(isASCIISpace(buf[i]) && buf[i - 1] < 0x80 && !isASCIISpace(buf[i - 1])) { i += 1 }
+                while i < buf.count, !(buf[i] == 0x20 && buf[i - 1] < 0x80 && !isASCIISpace(buf[i - 1])) { i += 1 }
                 cuts.append(i)
             }
             if cuts.last! < buf.count { cuts.append(buf.count) }
@@ -206,7 +212,7 @@ public final class Tokenizer: TokenCodec, @unchecked Sendable {
 
     /// Pre-tokenizes and merges `n` bytes without special tokens.
     private func encodeOrdinary(_ p: UnsafePointer<UInt8>, _ n: Int, _ out: inout [Int32], _ scratch: Scratch) {
-        preTokenize(p, n) { s, e in
+        pattern.split(p, n) { s, e in
             let len = e - s
             if len == 1 { out.append(byteIDs[Int(p[s])]); return }
             if let cached = scratch.cache.lookup(p + s, len) { out.append(contentsOf: cached); return }
@@ -310,13 +316,29 @@ func roundUp(_ n: Int, _ multiple: Int) -> Int { (n + multiple - 1) / multiple *
 
 // MARK: - Pre-tokenization
 
-/// GPT-2's pre-tokenization, `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`,
-/// as a scanner over valid UTF-8: calls `body(start, end)` for each pre-token's byte range. A run of
-/// whitespace followed by a non-space gives up its last character, which joins the next pre-token if
-/// it is a space (` ?…`) and stands alone otherwise.
-@inline(__always)
-func preTokenize(_ p: UnsafePointer<UInt8>, _ n: Int, _ body: (Int, Int) -> Void) {
+/// The pre-tokenization patterns, as scanners over valid UTF-8 that call `body(start, end)` for each
+/// pre-token's byte range.
+public enum PreTokenizer: String, Sendable {
+    /// GPT-2's (and r50k/p50k's): `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`.
+    case gpt2
+    /// cl100k_base's (tiktoken 0.14): `'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+|
+    /// ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s`.
+    case cl100k
+
+    @inline(__always)
+    func split(_ p: UnsafePointer<UInt8>, _ n: Int, _ body: (Int, Int) -> Void) {
+        switch self {
+        case .gpt2: preTokenize(p, n, body)
+        case .cl100k: preTokenizeCL100K(p, n, body)
+        }
+    }
+}
+
+/// Reads scalars and their pattern classes from valid UTF-8.
+struct ScalarScanner {
+    let p: UnsafePointer<UInt8>, n: Int
     let classes = scalarClasses
+
     @inline(__always) func scalar(_ i: Int) -> (UInt32, Int) {
         let b0 = UInt32(p[i])
         if b0 < 0x80 { return (b0, 1) }
@@ -327,48 +349,107 @@ func preTokenize(_ p: UnsafePointer<UInt8>, _ n: Int, _ body: (Int, Int) -> Void
     @inline(__always) func classOf(_ c: UInt32) -> CharClass {
         c < 0x10000 ? CharClass(rawValue: classes[Int(c)])! : CharClass(c)
     }
-    /// End of the run of class `k` starting at `j`.
-    @inline(__always) func run(_ j: Int, _ k: CharClass) -> Int {
-        var j = j
-        while j < n {
+    /// The class of the scalar at `j` (nil at the end).
+    @inline(__always) func classAt(_ j: Int) -> CharClass? { j < n ? classOf(scalar(j).0) : nil }
+    /// End of the run of class `k` starting at `j`, at most `limit` scalars.
+    @inline(__always) func run(_ j: Int, _ k: CharClass, limit: Int = .max) -> Int {
+        var j = j, count = 0
+        while j < n, count < limit {
             let (c, len) = scalar(j)
             if classOf(c) != k { break }
-            j += len
+            j += len; count += 1
         }
         return j
     }
+    /// The whitespace run at `i`: its end and the start of its last scalar.
+    @inline(__always) func spaces(_ i: Int) -> (end: Int, last: Int) {
+        var j = i, last = i
+        while j < n {
+            let (c, len) = scalar(j)
+            if classOf(c) != .space { break }
+            last = j; j += len
+        }
+        return (j, last)
+    }
+}
+
+/// GPT-2's pre-tokenization (``PreTokenizer/gpt2``). A run of whitespace followed by a non-space gives
+/// up its last character, which joins the next pre-token if it is a space (` ?…`) and stands alone
+/// otherwise.
+@inline(__always)
+func preTokenize(_ p: UnsafePointer<UInt8>, _ n: Int, _ body: (Int, Int) -> Void) {
+    let s = ScalarScanner(p: p, n: n)
     var i = 0
     while i < n {
-        let (c, len) = scalar(i)
-        let k = classOf(c)
+        let (c, len) = s.scalar(i)
+        let k = s.classOf(c)
         var j = i + len
-        if c == 0x27, j < n, let m = contraction(p, j, n) {
+        if c == 0x27, j < n, let m = contraction(p, j, n, anyCase: false) {
             j += m
         } else if k != .space {
-            j = run(j, k)
-        } else if c == 0x20, j < n, case let (c2, len2) = scalar(j), classOf(c2) != .space {
-            j = run(j + len2, classOf(c2))
+            j = s.run(j, k)
+        } else if c == 0x20, let k2 = s.classAt(j), k2 != .space {
+            j = s.run(j, k2)
         } else {
-            var last = i  // start of the run's last character
-            while j < n {
-                let (c3, len3) = scalar(j)
-                if classOf(c3) != .space { break }
-                last = j; j += len3
-            }
-            if j < n, last > i { j = last }
+            let (end, last) = s.spaces(i)
+            j = end < n && last > i ? last : end  // \s+(?!\S), else \s+
         }
         body(i, j)
         i = j
     }
 }
 
-/// Length after the apostrophe of `'s 't 're 've 'm 'll 'd` at `j`, or nil.
+/// cl100k_base's pre-tokenization (``PreTokenizer/cl100k``): letters take one leading non-letter,
+/// non-digit character other than CR/LF (a space, a tab, a bracket); digits go in threes; punctuation
+/// keeps the newlines after it; a whitespace run ends at its last newline unless it ends the text.
 @inline(__always)
-private func contraction(_ p: UnsafePointer<UInt8>, _ j: Int, _ n: Int) -> Int? {
-    switch p[j] {
+func preTokenizeCL100K(_ p: UnsafePointer<UInt8>, _ n: Int, _ body: (Int, Int) -> Void) {
+    let s = ScalarScanner(p: p, n: n)
+    @inline(__always) func newlines(_ j: Int) -> Int {
+        var j = j
+        while j < n, p[j] == 0x0A || p[j] == 0x0D { j += 1 }
+        return j
+    }
+    var i = 0
+    while i < n {
+        let (c, len) = s.scalar(i)
+        let k = s.classOf(c)
+        var j = i + len
+        if c == 0x27, j < n, let m = contraction(p, j, n, anyCase: true) {
+            j += m
+        } else if k == .letter {
+            j = s.run(j, .letter)
+        } else if k != .number, c != 0x0A, c != 0x0D, s.classAt(j) == .letter {
+            j = s.run(j, .letter)
+        } else if k == .number {
+            j = s.run(i, .number, limit: 3)
+        } else if k == .other {
+            j = newlines(s.run(j, .other))
+        } else if c == 0x20, s.classAt(j) == .other {
+            j = newlines(s.run(j, .other))
+        } else {
+            let (end, last) = s.spaces(i)
+            var newline = -1  // end of the run's last CR or LF
+            var q = i
+            while q < end { if p[q] == 0x0A || p[q] == 0x0D { newline = q + 1 }; q += s.scalar(q).1 }
+            if end == n { j = end }  // \s++$
+            else if newline > 0 { j = newline }  // \s*[\r\n]
+            else if last > i { j = last }  // \s+(?!\S)
+            else { j = end }  // \s
+        }
+        body(i, j)
+        i = j
+    }
+}
+
+/// Length after the apostrophe of `'s 't 're 've 'm 'll 'd` at `j` (in any case with `anyCase`), or nil.
+@inline(__always)
+private func contraction(_ p: UnsafePointer<UInt8>, _ j: Int, _ n: Int, anyCase: Bool) -> Int? {
+    let fold: UInt8 = anyCase ? 0x20 : 0
+    switch p[j] | fold {
     case 0x73, 0x74, 0x6D, 0x64: return 1  // s t m d
-    case 0x72, 0x76: return j + 1 < n && p[j + 1] == 0x65 ? 2 : nil  // re ve
-    case 0x6C: return j + 1 < n && p[j + 1] == 0x6C ? 2 : nil  // ll
+    case 0x72, 0x76: return j + 1 < n && p[j + 1] | fold == 0x65 ? 2 : nil  // re ve
+    case 0x6C: return j + 1 < n && p[j + 1] | fold == 0x6C ? 2 : nil  // ll
     default: return nil
     }
 }

@@ -27,7 +27,8 @@ extension Tokenizer {
 
     /// Loads a tokenizer from a directory (codec.json, or vocab.json + merges.txt, or one .tiktoken file),
     /// a `.tiktoken` file, or a `vocab.json` with merges.txt beside it (`PREFIX-vocab.json`: `PREFIX-merges.txt`).
-    public static func load(_ url: URL) throws -> Tokenizer {
+    /// `pattern` overrides the pre-tokenizer (default: codec.json's, cl100k for a file named *cl100k*, else GPT-2's).
+    public static func load(_ url: URL, pattern: PreTokenizer? = nil) throws -> Tokenizer {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw TokenizerError.invalid("\(url.path) does not exist: pass a tokenizer directory, a .tiktoken file or a vocab.json (with merges.txt beside it)")
@@ -35,45 +36,48 @@ extension Tokenizer {
         if !isDirectory.boolValue {
             if url.pathExtension == "json" {  // GPT-2's vocab.json, or Hugging Face's PREFIX-vocab.json
                 let name = url.lastPathComponent.hasSuffix("vocab.json") ? String(url.lastPathComponent.dropLast(10)) + "merges.txt" : "merges.txt"
-                return try Tokenizer(vocabulary: url, merges: url.deletingLastPathComponent().appendingPathComponent(name))
+                return try Tokenizer(vocabulary: url, merges: url.deletingLastPathComponent().appendingPathComponent(name), pattern: pattern ?? .gpt2)
             }
-            return try Tokenizer(tiktoken: url)
+            return try Tokenizer(tiktoken: url, pattern: pattern)
         }
         let fm = FileManager.default
-        if fm.fileExists(atPath: url.appendingPathComponent("codec.json").path) { return try Tokenizer(directory: url) }
+        if fm.fileExists(atPath: url.appendingPathComponent("codec.json").path) { return try Tokenizer(directory: url, pattern: pattern) }
         if fm.fileExists(atPath: url.appendingPathComponent("vocab.json").path) {
-            return try Tokenizer(vocabulary: url.appendingPathComponent("vocab.json"), merges: url.appendingPathComponent("merges.txt"))
+            return try Tokenizer(vocabulary: url.appendingPathComponent("vocab.json"), merges: url.appendingPathComponent("merges.txt"), pattern: pattern ?? .gpt2)
         }
         let ranks = (try? fm.contentsOfDirectory(atPath: url.path))?.filter { $0.hasSuffix(".tiktoken") }.sorted() ?? []
         guard ranks.count == 1 else {
             throw TokenizerError.invalid("\(url.path) holds no codec.json, vocab.json + merges.txt, or single .tiktoken file")
         }
-        return try Tokenizer(tiktoken: url.appendingPathComponent(ranks[0]))
+        return try Tokenizer(tiktoken: url.appendingPathComponent(ranks[0]), pattern: pattern)
     }
 
     /// A directory written by ``save(to:)``: codec.json says which files hold the tokens.
-    public convenience init(directory: URL) throws {
+    public convenience init(directory: URL, pattern: PreTokenizer? = nil) throws {
         let codecURL = directory.appendingPathComponent("codec.json")
         guard let data = try? Data(contentsOf: codecURL),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw TokenizerError.file(path: codecURL.path, line: 1, reason: "missing or not a JSON object")
         }
+        guard let saved = PreTokenizer(rawValue: object["pattern"] as? String ?? "gpt2") else {
+            throw TokenizerError.file(path: codecURL.path, line: 1, reason: "field pattern must be \"gpt2\" or \"cl100k\" (got \(object["pattern"] ?? "nothing"))")
+        }
         switch object["format"] as? String {
         case "gpt2":
-            try self.init(vocabulary: directory.appendingPathComponent("vocab.json"), merges: directory.appendingPathComponent("merges.txt"))
+            try self.init(vocabulary: directory.appendingPathComponent("vocab.json"), merges: directory.appendingPathComponent("merges.txt"), pattern: pattern ?? saved)
         case "tiktoken":
-            try self.init(tiktoken: directory.appendingPathComponent("tokens.tiktoken"))
+            try self.init(tiktoken: directory.appendingPathComponent("tokens.tiktoken"), pattern: pattern ?? saved)
         default:
             throw TokenizerError.file(path: codecURL.path, line: 1, reason: "field format must be \"gpt2\" or \"tiktoken\" (got \(object["format"] ?? "nothing"))")
         }
-        if let expected = object["hash"] as? String, expected != hash {
+        if pattern == nil, let expected = object["hash"] as? String, expected != hash {
             throw TokenizerError.file(path: codecURL.path, line: 1, reason: "field hash is \(expected) but the files hash to \(hash): the files were changed after saving")
         }
     }
 
     /// GPT-2's files: vocab.json (token → id, tokens spelled through bytes_to_unicode; special tokens by
     /// name) and merges.txt (one ranked pair per line after an optional `#version` line).
-    public convenience init(vocabulary: URL, merges: URL) throws {
+    public convenience init(vocabulary: URL, merges: URL, pattern: PreTokenizer = .gpt2) throws {
         let entries = try parseVocabulary(vocabulary)
         var tokens: [[UInt8]] = [], specials: [String: Int32] = [:], lineOfID: [Int: Int] = [:]
         let specialNames = Set(Self.specialNames)
@@ -117,14 +121,15 @@ extension Tokenizer {
             }
             pairs.append((a, b))
         }
-        do { try self.init(rule: .merges, tokens: tokens, merges: pairs, specials: specials) } catch let TokenizerError.invalid(reason) {
+        do { try self.init(rule: .merges, tokens: tokens, merges: pairs, specials: specials, pattern: pattern) } catch let TokenizerError.invalid(reason) {
             throw TokenizerError.invalid("\(vocabulary.path): \(reason)")
         }
     }
 
     /// tiktoken's rank file: `base64(token bytes) rank` per line; ranks are the ids. Special tokens are
-    /// not in the file: EOS, [MASK], [PAD] follow the last rank, sentinels descend from the padded top.
-    public convenience init(tiktoken url: URL) throws {
+    /// not in the file: EOS, [MASK], [PAD] follow the last rank, sentinels descend from the padded top
+    /// (cl100k_base's EOS keeps tiktoken's id, 100257). `pattern`: cl100k for a file named *cl100k*.
+    public convenience init(tiktoken url: URL, pattern: PreTokenizer? = nil) throws {
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
             throw TokenizerError.file(path: url.path, line: 1, reason: "cannot read as UTF-8 text")
         }
@@ -140,7 +145,8 @@ extension Tokenizer {
             if tokens.count <= rank { tokens += Array(repeating: [], count: rank + 1 - tokens.count) }
             tokens[rank] = [UInt8](data)
         }
-        do { try self.init(rule: .ranks, tokens: tokens) } catch let TokenizerError.invalid(reason) {
+        let pattern = pattern ?? (url.lastPathComponent.contains("cl100k") ? .cl100k : .gpt2)
+        do { try self.init(rule: .ranks, tokens: tokens, pattern: pattern) } catch let TokenizerError.invalid(reason) {
             throw TokenizerError.invalid("\(url.path): \(reason)")
         }
     }
@@ -155,7 +161,7 @@ extension Tokenizer {
         case .ranks: try writeTiktoken(directory.appendingPathComponent("tokens.tiktoken"))
         }
         let codec: [String: Any] = ["name": name, "format": rule == .merges ? "gpt2" : "tiktoken", "hash": hash,
-                                    "vocabulary_size": special.vocabularySize]
+                                    "vocabulary_size": special.vocabularySize, "pattern": pattern.rawValue]
         try JSONSerialization.data(withJSONObject: codec, options: [.sortedKeys, .prettyPrinted])
             .write(to: directory.appendingPathComponent("codec.json"))
     }
