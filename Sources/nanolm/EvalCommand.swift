@@ -282,16 +282,22 @@ struct EvalOverTrain: ParsableCommand {
         if let g = result.errorFit {
             print(String(format: "Err(L) = %.4f − %.4g·exp(−%.4f·L)  (%d runs, rmse %.3g)", g.epsilon, g.k, g.gamma, g.n, g.rmse))
         } else { print("no Err(L) fit: \(result.errorFitError ?? "?")") }
-        print("width  M        N         D          loss    predicted  rel.err   error   predicted  rel.err")
+        if let g = result.anchoredErrorFit {
+            print(String(format: "Err(L) = %.4f − %.4g·exp(−%.4f·L)  (ε fixed at chance; %d runs)", g.epsilon, g.k, g.gamma, g.n))
+        }
+        for n in result.notes { print("note: \(n)") }
+        print("width  M        N         D          loss      predicted rel.err   error     Err free  rel.err   Err ε=chance rel.err")
         for r in result.runs where !r.inFit {
             func f(_ v: Double?, _ format: String) -> String { v.map { String(format: format, $0) } ?? "–" }
             print(String(format: "%-6d %-8g %-9d %-10d ", r.width, r.multiplier, r.parameters, r.tokens)
                   + [f(r.loss, "%.4f"), f(r.predictedLoss, "%.4f"), f(r.lossRelativeError.map { 100 * $0 }, "%+.2f%%"),
-                     f(r.error, "%.4f"), f(r.predictedError, "%.4f"), f(r.errorRelativeError.map { 100 * $0 }, "%+.2f%%")]
+                     f(r.error, "%.4f"), f(r.predictedError, "%.4f"), f(r.errorRelativeError.map { 100 * $0 }, "%+.2f%%"),
+                     f(r.predictedErrorAnchored, "%.4f"), f(r.anchoredErrorRelativeError.map { 100 * $0 }, "%+.2f%%")]
                     .map { $0.padding(toLength: 9, withPad: " ", startingAt: 0) }.joined(separator: " "))
         }
         if let l = result.meanLossRelativeError { print(String(format: "held-out runs: mean |relative error| of loss %.2f%%", 100 * l)) }
-        if let e = result.meanErrorRelativeError { print(String(format: "held-out runs: mean |relative error| of downstream error %.2f%%", 100 * e)) }
+        if let e = result.meanErrorRelativeError { print(String(format: "held-out runs: mean |relative error| of downstream error %.2f%% (free Err(L))", 100 * e)) }
+        if let e = result.meanAnchoredErrorRelativeError { print(String(format: "held-out runs: mean |relative error| of downstream error %.2f%% (ε at chance)", 100 * e)) }
         print("report: \(directory.appendingPathComponent("report.html").path)")
     }
 }

@@ -32,16 +32,21 @@ final class EvalOverTrainingTests: XCTestCase {
             return OverTrainingRun(width: w, multiplier: m, inFit: fit, parameters: n, tokens: d, steps: 1, directory: "",
                                    loss: l, error: eps - k * exp(-gamma * l), errorStandardError: 0.01, status: "completed")
         }
-        let r = study.fitAndPredict(runs)
+        let r = study.fitAndPredict(runs, chanceError: eps)
         let f = try XCTUnwrap(r.lossFit, r.lossFitError ?? "")
         XCTAssertEqual(f.n, 7)
         for run in r.runs where !run.inFit {
             XCTAssertEqual(try XCTUnwrap(run.predictedLoss), run.loss!, accuracy: 1e-6 * run.loss!)
             XCTAssertEqual(try XCTUnwrap(run.predictedError), run.error!, accuracy: 1e-5)
             XCTAssertEqual(try XCTUnwrap(run.lossRelativeError), 0, accuracy: 1e-6)
+            XCTAssertEqual(try XCTUnwrap(run.predictedErrorAnchored), run.error!, accuracy: 1e-5)
         }
         XCTAssertNil(r.runs.first(where: \.inFit)!.predictedLoss, "fit runs are not predicted")
         XCTAssertLessThan(try XCTUnwrap(r.meanLossRelativeError), 1e-6)
+        let anchored = try XCTUnwrap(r.anchoredErrorFit)
+        XCTAssertEqual(anchored.k, k, accuracy: 1e-9 * k)
+        XCTAssertEqual(anchored.gamma, gamma, accuracy: 1e-9)
+        XCTAssertEqual(r.notes, [])
         XCTAssertTrue(OverTrainingStudy.html(r).contains("<svg"))
     }
 

@@ -22,12 +22,43 @@ public struct OverTrainingRun: Codable, Sendable {
     public var predictedLoss: Double?
     public var predictedError: Double?
     public var predictedErrorAtActualLoss: Double?
+    /// The same from Err(L) with ε fixed at the chance error (``AnchoredDownstreamFit``).
+    public var predictedErrorAnchored: Double?
+    public var predictedErrorAnchoredAtActualLoss: Double?
     public var status: String
 
     /// 6·N·D.
     public var compute: Double { 6 * Double(parameters) * Double(tokens) }
     public var lossRelativeError: Double? { zip2(predictedLoss, loss).map { ($0 - $1) / $1 } }
     public var errorRelativeError: Double? { zip2(predictedError, error).map { ($0 - $1) / $1 } }
+    public var anchoredErrorRelativeError: Double? { zip2(predictedErrorAnchored, error).map { ($0 - $1) / $1 } }
+}
+
+/// Err(L) = ε − k·exp(−γ·L) with ε fixed at the error of guessing (1 − chance accuracy): a model that has
+/// learnt nothing is at chance, as Gadre et al. read ε. Then ln(ε − Err) = ln k − γ·L is a straight line,
+/// fitted by least squares; it stays stable when the fit runs barely leave chance, where the free
+/// three-coefficient fit extrapolates wildly. Runs with Err ≥ ε carry no information about k, γ and are left out.
+public struct AnchoredDownstreamFit: Codable, Sendable, Equatable {
+    public var epsilon: Double
+    public var k: Double
+    public var gamma: Double
+    /// Runs used (Err < ε).
+    public var n: Int
+    public func error(atLoss l: Double) -> Double { epsilon - k * exp(-gamma * l) }
+
+    public init?(losses: [Double], errors: [Double], epsilon: Double) {
+        let points = zip(losses, errors).filter { $0.1 < epsilon }.map { ($0.0, log(epsilon - $0.1)) }
+        guard points.count >= 2 else { return nil }
+        let n = Double(points.count)
+        let mx = points.map(\.0).reduce(0, +) / n, my = points.map(\.1).reduce(0, +) / n
+        let sxx = points.map { ($0.0 - mx) * ($0.0 - mx) }.reduce(0, +)
+        guard sxx > 0 else { return nil }
+        let slope = points.map { ($0.0 - mx) * ($0.1 - my) }.reduce(0, +) / sxx
+        self.epsilon = epsilon
+        gamma = -slope
+        k = exp(my - slope * mx)
+        self.n = points.count
+    }
 }
 
 func zip2<A, B>(_ a: A?, _ b: B?) -> (A, B)? { if let a, let b { return (a, b) } else { return nil } }
@@ -39,9 +70,14 @@ public struct OverTrainingResult: Codable, Sendable {
     public var lossFitError: String?
     public var errorFit: DownstreamFit?
     public var errorFitError: String?
+    /// Err(L) with ε at the chance error of the tasks.
+    public var anchoredErrorFit: AnchoredDownstreamFit?
     /// Mean |relative error| over held-out runs.
     public var meanLossRelativeError: Double?
     public var meanErrorRelativeError: Double?
+    public var meanAnchoredErrorRelativeError: Double?
+    /// Warnings about the fits (a degenerate L(C, M), an Err(L) that leaves [0, 1]).
+    public var notes: [String] = []
 }
 
 /// Trains the grid (resuming: a run with a summary.json is not trained again), scores every run on the
@@ -115,11 +151,11 @@ public final class OverTrainingStudy {
             }
             runs.append(run)
         }
-        return fitAndPredict(runs)
+        return fitAndPredict(runs, chanceError: 1 - tasks.map(\.chance).reduce(0, +) / Double(tasks.count))
     }
 
     /// L(C, M) and Err(L) on the finished fit runs; predictions and relative errors for the others.
-    public func fitAndPredict(_ measured: [OverTrainingRun]) -> OverTrainingResult {
+    public func fitAndPredict(_ measured: [OverTrainingRun], chanceError: Double) -> OverTrainingResult {
         var runs = measured
         var result = OverTrainingResult(study: spec.name, runs: runs)
         let fitRuns = runs.filter { $0.inFit && $0.loss != nil && $0.error != nil }
@@ -130,17 +166,29 @@ public final class OverTrainingStudy {
         do {
             result.errorFit = try fitDownstream(losses: fitRuns.map { $0.loss! }, errors: fitRuns.map { $0.error! })
         } catch { result.errorFitError = "\(error)" }
+        result.anchoredErrorFit = AnchoredDownstreamFit(losses: fitRuns.map { $0.loss! }, errors: fitRuns.map { $0.error! }, epsilon: chanceError)
+        if let f = result.lossFit, f.E < 0 || f.eta < 0.01 {
+            result.notes.append(String(format: "L(C, M) is degenerate (E = %.3g, η = %.3g): the fit runs do not pin the law down (at this scale their losses are limited by training steps more than by size); add fit runs", f.E, f.eta))
+        }
         for i in runs.indices where !runs[i].inFit {
             if let f = result.lossFit { runs[i].predictedLoss = f.loss(parameters: Double(runs[i].parameters), tokens: Double(runs[i].tokens)) }
             if let g = result.errorFit {
                 runs[i].predictedError = runs[i].predictedLoss.map(g.error(atLoss:))
                 runs[i].predictedErrorAtActualLoss = runs[i].loss.map(g.error(atLoss:))
             }
+            if let g = result.anchoredErrorFit {
+                runs[i].predictedErrorAnchored = runs[i].predictedLoss.map(g.error(atLoss:))
+                runs[i].predictedErrorAnchoredAtActualLoss = runs[i].loss.map(g.error(atLoss:))
+            }
+        }
+        if runs.contains(where: { ($0.predictedError ?? 0.5) < 0 || ($0.predictedError ?? 0.5) > 1 }) {
+            result.notes.append("the free Err(L) fit predicts errors outside [0, 1]: its fit runs span too little of the curve; see the chance-anchored fit")
         }
         result.runs = runs
         func meanAbs(_ v: [Double]) -> Double? { v.isEmpty ? nil : v.map(abs).reduce(0, +) / Double(v.count) }
         result.meanLossRelativeError = meanAbs(runs.compactMap(\.lossRelativeError))
         result.meanErrorRelativeError = meanAbs(runs.compactMap(\.errorRelativeError))
+        result.meanAnchoredErrorRelativeError = meanAbs(runs.compactMap(\.anchoredErrorRelativeError))
         return result
     }
 
@@ -168,9 +216,14 @@ public final class OverTrainingStudy {
         errorPlot.series.append(.init(name: "held-out runs", points: measured.filter { !$0.inFit }.map { ($0.loss!, $0.error!) }, line: false,
                                       marker: "square",
                                       errorBars: measured.filter { !$0.inFit }.map { ($0.error! - $0.errorStandardError!, $0.error! + $0.errorStandardError!) }))
-        if let g = r.errorFit, let lo = measured.map({ $0.loss! }).min(), let hi = measured.map({ $0.loss! }).max() {
-            errorPlot.series.append(.init(name: "Err(L)", points: (0 ... 20).map { k in let l = lo + (hi - lo) * Double(k) / 20; return (l, g.error(atLoss: l)) },
-                                          line: true, marker: "none", dashed: true))
+        if let lo = measured.map({ $0.loss! }).min(), let hi = measured.map({ $0.loss! }).max() {
+            let grid = (0 ... 20).map { lo + (hi - lo) * Double($0) / 20 }
+            if let g = r.errorFit, grid.allSatisfy({ (0 ... 1).contains(g.error(atLoss: $0)) }) {
+                errorPlot.series.append(.init(name: "Err(L)", points: grid.map { ($0, g.error(atLoss: $0)) }, line: true, marker: "none", dashed: true))
+            }
+            if let g = r.anchoredErrorFit {
+                errorPlot.series.append(.init(name: "Err(L), ε = chance", points: grid.map { ($0, g.error(atLoss: $0)) }, line: true, marker: "none", dashed: true))
+            }
         }
         var rows = ""
         for run in r.runs {
