@@ -8,13 +8,17 @@ final class EvalOverTrainingTests: XCTestCase {
     func spec(data: String) -> OverTrainingSpec {
         OverTrainingSpec(name: "mini", data: data, architecture: .gpt, layers: 1, headDim: 8, tiedEmbeddings: true, baseWidth: 8,
                          hyper: MuHyperParameters(learningRate: 0.02), sequenceLength: 32, batchSize: 4, warmupFraction: 0.05,
-                         widths: [8, 16, 24, 32], multipliers: [0.5, 1, 2], fitMaxWidth: 24, evalItems: 8, seed: 0)
+                         widths: [8, 16, 24, 32], multipliers: [0.5, 1, 2], fitMaxWidth: 24, fitMaxMultiplier: nil, evalItems: 8, seed: 0)
     }
 
     func testTheFitUsesTheSmallestMultiplierAndTheSmallestWidth() {
         let runs = spec(data: "/nowhere").plannedRuns()
         XCTAssertEqual(runs.filter(\.inFit).map { "\($0.width)@\($0.multiplier)" }, ["8@0.5", "8@1.0", "8@2.0", "16@0.5", "24@0.5"])
         XCTAssertEqual(runs.count, 12)
+        var wider = spec(data: "/nowhere")
+        wider.fitMaxMultiplier = 1
+        XCTAssertEqual(wider.plannedRuns().filter(\.inFit).map { "\($0.width)@\($0.multiplier)" },
+                       ["8@0.5", "8@1.0", "8@2.0", "16@0.5", "16@1.0", "24@0.5", "24@1.0"])
     }
 
     /// Runs whose losses and errors follow known laws exactly: the fits recover them and the held-out
@@ -80,6 +84,7 @@ final class EvalOverTrainingTests: XCTestCase {
         lines.removeAll()
         let again = try OverTrainingStudy(spec: spec, directory: root.appendingPathComponent("study")) { lines.append($0) }.run()
         XCTAssertEqual(lines.filter { $0.hasPrefix("[train]") }.count, 0, "finished runs are not trained again")
+        XCTAssertEqual(lines.filter { $0.hasPrefix("[eval]") }.count, 0, "scored runs are not scored again")
         XCTAssertEqual(again.runs.map(\.loss), result.runs.map(\.loss))
         XCTAssertEqual(again.runs.map(\.error), result.runs.map(\.error))
     }

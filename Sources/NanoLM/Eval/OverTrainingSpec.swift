@@ -16,7 +16,8 @@ import Yams
 ///     batchSize: 16
 ///     widths: [32, 48, 64, 96]
 ///     multipliers: [5, 10, 20, 40] # M = D/N (Gadre et al.: 20 = compute-optimal, up to 640)
-///     fitMaxWidth: 64              # fits use widths ≤ this at the smallest M, and every M at the smallest width
+///     fitMaxWidth: 64              # fits use widths ≤ this at M ≤ fitMaxMultiplier, and every M at the smallest width
+///     fitMaxMultiplier: 10         # optional; default: the smallest M
 ///     evalItems: 200               # items per built-in task
 public struct OverTrainingSpec: Codable, Sendable {
     public var name: String
@@ -34,6 +35,8 @@ public struct OverTrainingSpec: Codable, Sendable {
     public var widths: [Int]
     public var multipliers: [Double]
     public var fitMaxWidth: Int
+    /// Fit runs at widths above the smallest have M ≤ this (default: the smallest M).
+    public var fitMaxMultiplier: Double?
     public var evalItems: Int?
     public var seed: UInt64?
 
@@ -70,12 +73,13 @@ public struct OverTrainingSpec: Codable, Sendable {
                   "field 'data': \(data) has no index.json: build it with `nanolm data build --track nano --tokenizer bytes --out \(data)`")
     }
 
-    /// (width, M) of every run, and whether it is in the fit: the smallest M at widths ≤ fitMaxWidth, and
-    /// every M at the smallest width (Gadre et al. fit on compute-optimal runs plus over-trained small ones).
+    /// (width, M) of every run, and whether it is in the fit: M ≤ fitMaxMultiplier (default the smallest M)
+    /// at widths ≤ fitMaxWidth, and every M at the smallest width (Gadre et al. fit on compute-optimal runs
+    /// plus over-trained small ones).
     public func plannedRuns() -> [(width: Int, multiplier: Double, inFit: Bool)] {
-        let smallestWidth = widths.min()!, smallestM = multipliers.min()!
+        let smallestWidth = widths.min()!, maxM = fitMaxMultiplier ?? multipliers.min()!
         return widths.sorted().flatMap { w in multipliers.sorted().map { m in
-            (w, m, w <= fitMaxWidth && (m == smallestM || w == smallestWidth))
+            (w, m, w <= fitMaxWidth && (m <= maxM || w == smallestWidth))
         } }
     }
 }
