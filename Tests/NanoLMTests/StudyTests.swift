@@ -176,4 +176,39 @@ final class StudyTests: XCTestCase {
             }
         }
     }
+
+    /// `options.evaluate`: every finished proxy and target of a causal design is scored on the built-in
+    /// tasks once (cached in eval.json); an encoder design is skipped with a note.
+    func testStudyScoresProxiesAndTargetsDownstream() throws {
+        let (_, shards) = try EvalTaskTests.buildShards(in: root.appendingPathComponent("data"))
+        let file = try write("""
+            name: downstream
+            data: \(shards.path)
+            baseWidth: 32
+            designs:
+              - {name: gpt, architecture: gpt, layers: 1, headDim: 16}
+              - {name: bert, architecture: bert, layers: 1, headDim: 16}
+            grid: {learningRates: [0.003, 0.03]}
+            proxyWidths: [32, 48, 64, 80]
+            targetWidth: 96
+            budget: {steps: 4, batchSize: 2, sequenceLength: 16, warmupSteps: 1, lossWindow: 2, checkpointEvery: 2}
+            options: {evaluate: 8}
+            """)
+        let (result, lines) = try runStudy(file, directory: root.appendingPathComponent("s"))
+        let gpt = try XCTUnwrap(result.outcomes.first { $0.design == "gpt" }?.downstream)
+        XCTAssertEqual(gpt.map(\.width), [32, 48, 64, 80, 96])
+        XCTAssertEqual(gpt.map(\.phase), ["proxy", "proxy", "proxy", "proxy", "target"])
+        XCTAssertTrue(gpt.allSatisfy { (0 ... 1).contains($0.error) && $0.standardError > 0 })
+        XCTAssertNil(result.outcomes.first { $0.design == "bert" }?.downstream)
+        XCTAssertTrue(lines.contains { $0.contains("bert: bert is not a causal model") }, lines.joined(separator: "\n"))
+        // The score is the evaluator's: the target scored directly equals the study's number.
+        let target = try XCTUnwrap(result.runs.first { $0.design == "gpt" && $0.phase == "target" })
+        let scorer = try RunScorer(data: shards, itemsPerTask: 8, seed: 0)
+        let checkpoint = try EvalCheckpoint(directory: URL(fileURLWithPath: target.directory))
+        let report = try Evaluator().evaluate(scorer.tasks, scorer: ModelScorer(model: checkpoint.model, codec: scorer.codec))
+        XCTAssertEqual(gpt.last!.error, report.error(.accToken), accuracy: 1e-12)
+        // A rerun trains and scores nothing again.
+        let (_, again) = try runStudy(file, directory: root.appendingPathComponent("s"))
+        XCTAssertEqual(again.filter { $0.contains(" error ") && !$0.contains("(cached)") && $0.contains("width") }, [])
+    }
 }

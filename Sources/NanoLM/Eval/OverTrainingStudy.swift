@@ -63,12 +63,6 @@ public struct AnchoredDownstreamFit: Codable, Sendable, Equatable {
 
 func zip2<A, B>(_ a: A?, _ b: B?) -> (A, B)? { if let a, let b { return (a, b) } else { return nil } }
 
-/// A run's score on one task set (DIR/runs/…/eval.json).
-struct CachedScore: Codable {
-    var tasks: String
-    var error: Double
-    var standardError: Double
-}
 
 public struct OverTrainingResult: Codable, Sendable {
     public var study: String
@@ -119,17 +113,9 @@ public final class OverTrainingStudy {
 
     public func run() throws -> OverTrainingResult {
         let data = URL(fileURLWithPath: spec.data)
-        let held = try HeldOutDocuments(directory: data)
-        let vocabularySize = (held.index.tokenizer.vocabularySize + 63) / 64 * 64
-        var options = GeneratedTaskOptions()
-        options.itemsPerTask = spec.evalItems ?? 200
-        options.seed = spec.seed ?? 0
-        let tasks = TaskGenerator(options: options).tasks(from: held.documents).tasks
-        guard !tasks.isEmpty else { throw StudyError.failed("\(spec.data): its held-out split yields no tasks") }
-
-        var hash = FNV1a64()
-        for t in tasks { hash.update(t.name); for item in t.items { hash.update(item.solved); hash.update(item.choices.joined(separator: "\u{1}")) } }
-        let taskHash = hash.hex + "-acc_token"
+        let scorer = try RunScorer(data: data, itemsPerTask: spec.evalItems ?? 200, seed: spec.seed ?? 0)
+        let vocabularySize = (scorer.vocabularySize + 63) / 64 * 64
+        let tasks = scorer.tasks
         let planned = spec.plannedRuns()
         log("== over-training study \(spec.name): \(planned.count) runs (\(planned.filter(\.inFit).count) for the fits), \(tasks.count) tasks")
         var runs: [OverTrainingRun] = []
@@ -152,25 +138,15 @@ public final class OverTrainingStudy {
             run.status = summary!.status.rawValue
             if summary!.status == .completed, let loss = summary!.recorded.last?.validationLoss {
                 run.loss = loss
-                // eval.json caches the score for this exact task set, so a rerun (a refit) scores nothing again.
-                let cacheURL = dir.appendingPathComponent("eval.json")
-                let cached = try? JSON.read(CachedScore.self, from: cacheURL)
-                if let cached, cached.tasks == taskHash {
-                    run.error = cached.error
-                    run.errorStandardError = cached.standardError
-                } else {
-                    let checkpoint = try EvalCheckpoint(directory: dir)
-                    let report = try Evaluator().evaluate(tasks, scorer: ModelScorer(model: checkpoint.model, codec: held.codec))
-                    run.error = report.error(.accToken)
-                    run.errorStandardError = report.average[ChoiceMetric.accToken.rawValue]!.standardError
-                    try JSON.write(CachedScore(tasks: taskHash, error: run.error!, standardError: run.errorStandardError!), to: cacheURL)
-                }
-                log((cached?.tasks == taskHash ? "[cached]" : "[eval]  ")
-                    + String(format: "width %d M %g: held-out loss %.4f, error %.4f ± %.4f", p.width, p.multiplier, loss, run.error!, run.errorStandardError!))
+                let (error, standardError, cached) = try scorer.score(runDirectory: dir)
+                run.error = error
+                run.errorStandardError = standardError
+                log((cached ? "[cached]" : "[eval]  ")
+                    + String(format: "width %d M %g: held-out loss %.4f, error %.4f ± %.4f", p.width, p.multiplier, loss, error, standardError))
             }
             runs.append(run)
         }
-        return fitAndPredict(runs, chanceError: 1 - tasks.map(\.chance).reduce(0, +) / Double(tasks.count))
+        return fitAndPredict(runs, chanceError: scorer.chanceError)
     }
 
     /// L(C, M) and Err(L) on the finished fit runs; predictions and relative errors for the others.

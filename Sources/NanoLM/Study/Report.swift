@@ -95,6 +95,14 @@ public enum StudyReport {
             h += "<tr><td class=l>\(e(o.design))</td><td>\(f(o.best.learningRate, "%g"))</td><td>\(f(o.best.initStd, "%g"))</td><td>\(f(o.best.outputMultiplier, "%g"))</td>"
             h += "<td class=l>\(o.basin.map { String(format: "l %g", $0.learningRate) }.joined(separator: ", "))</td></tr>\n"
         }
+        let scored = result.outcomes.filter { !($0.downstream ?? []).isEmpty }
+        if !scored.isEmpty {
+            h += "</table><h2>Downstream (built-in multiple-choice tasks, error = 1 − acc_token)</h2><table><tr><th class=l>design</th><th class=l>phase</th><th>width</th><th>parameters</th><th>held-out loss</th><th>error</th></tr>\n"
+            for o in scored { for d in o.downstream! {
+                h += "<tr><td class=l>\(e(o.design))</td><td class=l>\(d.phase)</td><td>\(d.width)</td><td>\(SVGPlot.label(Double(d.parameters)))</td>"
+                h += "<td>\(f(d.validationLoss))</td><td>\(f(d.error)) ± \(f(d.standardError))</td></tr>\n"
+            } }
+        }
         h += "</table><h2>Runs</h2><table><tr><th class=l>design</th><th class=l>phase</th><th>width</th><th>l</th><th>σ</th><th>τ</th><th>parameters</th><th>status</th><th>loss</th><th>held-out loss</th><th class=l>directory</th></tr>\n"
         for r in result.runs {
             h += "<tr><td class=l>\(e(r.design))</td><td class=l>\(r.phase)</td><td>\(r.width)</td><td>\(f(r.hyper.learningRate, "%g"))</td><td>\(f(r.hyper.initStd, "%g"))</td>"

@@ -52,6 +52,17 @@ public struct StudyResult: Codable, Sendable {
         public var targetLoss: Double?
         /// (predicted − actual) / actual, when the target was trained.
         public var relativeError: Double?
+        /// Downstream error of the proxies and the target on the built-in tasks (`options.evaluate`).
+        public var downstream: [DownstreamScore]?
+    }
+    /// One run's average multiple-choice error (1 − acc_token) next to its held-out loss.
+    public struct DownstreamScore: Codable, Sendable {
+        public var phase: String
+        public var width: Int
+        public var parameters: Int
+        public var validationLoss: Double?
+        public var error: Double
+        public var standardError: Double
     }
     public var study: String
     public var targetWidth: Int
@@ -413,9 +424,38 @@ public final class StudyRunner {
                            100 * outcomes[i].relativeError!))
             }
         }
+        if let items = spec.options?.evaluate { try evaluate(&outcomes, itemsPerTask: items) }
         return StudyResult(study: spec.name, targetWidth: spec.targetWidth, outcomes: outcomes, ranking: ranked.map(\.design),
                            intervalsSeparate: separate, costRatioEquation1: eq1, costRatioCounted: counted,
                            runs: try store.runs(study: spec.name))
+    }
+}
+
+extension StudyRunner {
+    /// (9) Scores the finished proxies and targets of every causal design on the data's built-in tasks;
+    /// each score is cached in its run's eval.json, so a rerun scores nothing again.
+    func evaluate(_ outcomes: inout [StudyResult.DesignOutcome], itemsPerTask: Int) throws {
+        let scorer = try RunScorer(data: URL(fileURLWithPath: spec.data), itemsPerTask: itemsPerTask, seed: spec.dataSeed ?? 0)
+        log("== (9) downstream: \(scorer.tasks.count) built-in tasks, \(itemsPerTask) items each (chance error \(String(format: "%.3f", scorer.chanceError)))")
+        let runs = try store.runs(study: spec.name)
+        for i in outcomes.indices {
+            let design = spec.designs.first { $0.name == outcomes[i].design }!
+            guard design.architecture == .gpt || design.architecture == .llama else {
+                log("   \(design.name): \(design.architecture.rawValue) is not a causal model; multiple-choice scoring skipped"); continue
+            }
+            var scores: [StudyResult.DownstreamScore] = []
+            // The base-width proxy is the grid run at the chosen point (it is trained once).
+            let chosen = runs.filter { $0.design == design.name && $0.status == "done" && ($0.phase == "proxy" || $0.phase == "target"
+                || ($0.phase == "grid" && $0.width == spec.baseWidth && $0.hyper == outcomes[i].best)) }
+            for run in chosen {
+                let (error, standardError, cached) = try scorer.score(runDirectory: URL(fileURLWithPath: run.directory))
+                scores.append(.init(phase: run.phase == "grid" ? "proxy" : run.phase, width: run.width, parameters: run.parameters, validationLoss: run.validationLoss,
+                                    error: error, standardError: standardError))
+                log(String(format: "   %@ %@ width %d: held-out loss %@, error %.4f ± %.4f%@", design.name, run.phase, run.width,
+                           run.validationLoss.map { String(format: "%.4f", $0) } ?? "–", error, standardError, cached ? " (cached)" : ""))
+            }
+            outcomes[i].downstream = scores.sorted { $0.width < $1.width }
+        }
     }
 }
 

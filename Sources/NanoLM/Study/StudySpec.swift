@@ -48,6 +48,9 @@ public struct StudySpec: Codable, Hashable, Sendable {
         /// Also run the grid at these widths, to see whether the loss basin stays put as width grows (the
         /// paper's Figure 1). A diagnostic: not used for the choice, not counted in the cost.
         public var transferCheckWidths: [Int]?
+        /// Score every finished proxy and target of the causal designs (GPT, Llama) on this many items per
+        /// built-in task of the data's held-out split (docs/EVAL.md), after the last phase; nil: off.
+        public var evaluate: Int?
     }
 
     public var name: String
@@ -73,7 +76,7 @@ public struct StudySpec: Codable, Hashable, Sendable {
         "grid": ["learningRates", "initStds", "outputMultipliers"],
         "budget": ["steps", "batchSize", "sequenceLength", "warmupSteps", "decay", "lossWindow", "checkpointEvery",
                    "weightDecay", "autocast"],
-        "options": ["basinTolerance", "averageBasin", "trainTarget", "backtest", "level", "transferCheckWidths"],
+        "options": ["basinTolerance", "averageBasin", "trainTarget", "backtest", "level", "transferCheckWidths", "evaluate"],
     ]
 
     /// Reads a study file; errors name the file and the field.
@@ -160,6 +163,10 @@ public struct StudySpec: Codable, Hashable, Sendable {
         try check(budget.sequenceLength >= 2, "field 'budget.sequenceLength' must be at least 2")
         try check((0...budget.steps).contains(budget.warmupSteps ?? 0), "field 'budget.warmupSteps' must be in 0...steps")
         if let t = options?.basinTolerance { try check(t >= 0, "field 'options.basinTolerance' must not be negative") }
+        if let n = options?.evaluate {
+            try check(n >= 1, "field 'options.evaluate' must be a positive number of items per task, got \(n)")
+            try check(data != "synthetic", "field 'options.evaluate' needs token data with a held-out split, not 'synthetic'")
+        }
         if let l = options?.level { try check(l > 0 && l < 1, "field 'options.level' must be in (0, 1)") }
         try check(data == "synthetic" || FileManager.default.fileExists(atPath: data + "/index.json"),
                   "field 'data': \(data) has no index.json: build it with `nanolm data build --track nano --tokenizer bytes --out \(data)`")
