@@ -21,6 +21,30 @@ final class EvalOverTrainingTests: XCTestCase {
                        ["8@0.5", "8@1.0", "8@2.0", "16@0.5", "16@1.0", "24@0.5", "24@1.0"])
     }
 
+    func testAnExplicitRunListReplacesTheGrid() throws {
+        var spec = spec(data: "/nowhere")
+        spec.widths = nil; spec.multipliers = nil; spec.fitMaxWidth = nil
+        spec.runs = [.init(width: 8, multiplier: 20, fit: true), .init(width: 16, multiplier: 20, fit: true),
+                     .init(width: 24, multiplier: 20, fit: true), .init(width: 8, multiplier: 80, fit: true),
+                     .init(width: 8, multiplier: 320, fit: true), .init(width: 8, multiplier: 640, fit: false),
+                     .init(width: 32, multiplier: 20, fit: false)]
+        XCTAssertEqual(spec.plannedRuns().map { "\($0.width)@\($0.multiplier)\($0.inFit ? "" : "*")" },
+                       ["8@20.0", "16@20.0", "24@20.0", "8@80.0", "8@320.0", "8@640.0*", "32@20.0*"])
+        func message(_ s: OverTrainingSpec) -> String {
+            do { try s.validate(); return "" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(message(spec).contains("index.json"), "a valid list gets as far as the data check: \(message(spec))")
+        var both = spec
+        both.widths = [8, 16]
+        XCTAssertTrue(message(both).contains("not both"), message(both))
+        var noneHeldOut = spec
+        noneHeldOut.runs = spec.runs!.map { var r = $0; r.fit = true; return r }
+        XCTAssertTrue(message(noneHeldOut).contains("nothing is held out"), message(noneHeldOut))
+        var fewFit = spec
+        fewFit.runs = Array(spec.runs!.suffix(3))
+        XCTAssertTrue(message(fewFit).contains("only 1 runs are in the fit"), message(fewFit))
+    }
+
     /// Runs whose losses and errors follow known laws exactly: the fits recover them and the held-out
     /// predictions match the laws evaluated by hand.
     func testPredictionsFromExactLaws() throws {

@@ -19,7 +19,21 @@ import Yams
 ///     fitMaxWidth: 64              # fits use widths ≤ this at M ≤ fitMaxMultiplier, and every M at the smallest width
 ///     fitMaxMultiplier: 10         # optional; default: the smallest M
 ///     evalItems: 200               # items per built-in task
+///
+/// Instead of the grid, `runs` lists every run (Gadre et al. train a sparse set: compute-optimal runs at
+/// several sizes, a few over-trained small ones, and the held-out targets):
+///
+///     runs:
+///       - {width: 16, multiplier: 20, fit: true}
+///       - {width: 16, multiplier: 640, fit: false}
 public struct OverTrainingSpec: Codable, Sendable {
+    /// One run of an explicit list.
+    public struct Run: Codable, Sendable, Equatable {
+        public var width: Int
+        public var multiplier: Double
+        public var fit: Bool
+    }
+
     public var name: String
     public var data: String
     public var architecture: Architecture
@@ -32,13 +46,16 @@ public struct OverTrainingSpec: Codable, Sendable {
     public var batchSize: Int
     /// Warmup as a fraction of each run's steps (default 0.05).
     public var warmupFraction: Double?
-    public var widths: [Int]
-    public var multipliers: [Double]
-    public var fitMaxWidth: Int
+    /// The grid (widths × multipliers) and its fit rule; or `runs`.
+    public var widths: [Int]?
+    public var multipliers: [Double]?
+    public var fitMaxWidth: Int?
     /// Fit runs at widths above the smallest have M ≤ this (default: the smallest M).
     public var fitMaxMultiplier: Double?
     public var evalItems: Int?
     public var seed: UInt64?
+    /// An explicit list of runs instead of the grid.
+    public var runs: [Run]?
 
     public static func load(_ url: URL) throws -> OverTrainingSpec {
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
@@ -62,13 +79,24 @@ public struct OverTrainingSpec: Codable, Sendable {
         try check(!name.isEmpty && name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" },
                   "field 'name' must be non-empty letters, digits, - and _ (it names a directory)")
         try check([.gpt, .llama].contains(architecture), "field 'architecture' must be gpt or llama (downstream scoring needs a causal model)")
-        try check(Set(widths).count == widths.count && widths.count >= 2, "field 'widths' needs at least two different widths")
-        try check(Set(multipliers).count == multipliers.count && multipliers.allSatisfy { $0 > 0 }, "field 'multipliers' must be distinct and positive")
-        try check(widths.contains { $0 > fitMaxWidth } || multipliers.count > 1, "nothing is held out: raise the largest width above fitMaxWidth")
+        if let runs {
+            try check(widths == nil && multipliers == nil && fitMaxWidth == nil,
+                      "give either 'runs' or the grid ('widths', 'multipliers', 'fitMaxWidth'), not both")
+            try check(runs.allSatisfy { $0.width > 0 && $0.multiplier > 0 }, "field 'runs': widths and multipliers must be positive")
+            try check(Set(runs.map { "\($0.width)|\($0.multiplier)" }).count == runs.count, "field 'runs' lists a (width, multiplier) twice")
+            try check(runs.contains { !$0.fit }, "field 'runs': nothing is held out (mark some runs fit: false)")
+        } else {
+            guard let widths, let multipliers, let fitMaxWidth else {
+                throw StudyError.invalidFile(path, "give 'widths', 'multipliers' and 'fitMaxWidth' (a grid), or 'runs' (a list)")
+            }
+            try check(Set(widths).count == widths.count && widths.count >= 2, "field 'widths' needs at least two different widths")
+            try check(Set(multipliers).count == multipliers.count && multipliers.allSatisfy { $0 > 0 }, "field 'multipliers' must be distinct and positive")
+            try check(widths.contains { $0 > fitMaxWidth } || multipliers.count > 1, "nothing is held out: raise the largest width above fitMaxWidth")
+        }
         let fitRuns = plannedRuns().filter(\.inFit).count
-        try check(fitRuns >= 5, "only \(fitRuns) runs are in the fit (the over-training law has 4 coefficients and needs 5): add widths ≤ fitMaxWidth or multipliers")
+        try check(fitRuns >= 5, "only \(fitRuns) runs are in the fit (the over-training law has 4 coefficients and needs 5): add fit runs")
         try check(sequenceLength >= 2 && batchSize >= 1 && layers >= 1, "fields 'sequenceLength', 'batchSize', 'layers' must be positive")
-        for w in widths { try check(w % (headDim ?? 64) == 0, "width \(w) is not a multiple of headDim \(headDim ?? 64)") }
+        for w in plannedRuns().map(\.width) { try check(w % (headDim ?? 64) == 0, "width \(w) is not a multiple of headDim \(headDim ?? 64)") }
         try check(FileManager.default.fileExists(atPath: data + "/index.json"),
                   "field 'data': \(data) has no index.json: build it with `nanolm data build --track nano --tokenizer bytes --out \(data)`")
     }
@@ -77,7 +105,10 @@ public struct OverTrainingSpec: Codable, Sendable {
     /// at widths ≤ fitMaxWidth, and every M at the smallest width (Gadre et al. fit on compute-optimal runs
     /// plus over-trained small ones).
     public func plannedRuns() -> [(width: Int, multiplier: Double, inFit: Bool)] {
-        let smallestWidth = widths.min()!, maxM = fitMaxMultiplier ?? multipliers.min()!
+        if let runs { return runs.map { ($0.width, $0.multiplier, $0.fit) } }
+        let widths = widths ?? [], multipliers = multipliers ?? [], fitMaxWidth = fitMaxWidth ?? 0
+        guard let smallestWidth = widths.min(), let smallestM = multipliers.min() else { return [] }
+        let maxM = fitMaxMultiplier ?? smallestM
         return widths.sorted().flatMap { w in multipliers.sorted().map { m in
             (w, m, w <= fitMaxWidth && (m <= maxM || w == smallestWidth))
         } }
