@@ -25,6 +25,13 @@ public struct MultiHeadAttention {
         self.dropout = dropout
     }
 
+    /// The attention of a model built from `config`: its heads and head size, the parametrization's
+    /// scale, its dropout.
+    init(config: ModelConfig, causal: Bool) {
+        self.init(heads: config.heads, headDim: config.headDim, scale: config.parametrization.attentionScale(headDim: config.headDim),
+                  causal: causal, dropout: config.dropout)
+    }
+
     /// q [B, T, H·D], k and v [B, S, H·D] → [B, T, H·D].
     /// - bias: added to the logits, broadcastable to [B, H, T, S] (T5's relative positions, a padding
     ///   mask as large negative values).

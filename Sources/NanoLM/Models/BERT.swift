@@ -101,9 +101,7 @@ final class BERTLayer: Module {
         intermediate = try Linear("\(prefix).intermediate.dense", in: w, out: config.ffnWidth)
         output = try Linear("\(prefix).output.dense", in: config.ffnWidth, out: w)
         outputNorm = try LayerNorm("\(prefix).output.LayerNorm", width: w, eps: BERT.normEps)
-        attention = MultiHeadAttention(heads: config.heads, headDim: config.headDim,
-                                       scale: config.parametrization.attentionScale(headDim: config.headDim),
-                                       causal: false, dropout: config.dropout)
+        attention = MultiHeadAttention(config: config, causal: false)
     }
 
     var parameters: [Parameter] {

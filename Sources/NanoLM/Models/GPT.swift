@@ -83,9 +83,7 @@ final class GPTBlock: Module {
         ln2 = try LayerNorm("\(prefix).ln_2", width: w)
         cFc = try Linear("\(prefix).mlp.c_fc", in: w, out: hidden)
         mlpProj = try Linear("\(prefix).mlp.c_proj", in: hidden, out: w)
-        attention = MultiHeadAttention(heads: config.heads, headDim: config.headDim,
-                                       scale: config.parametrization.attentionScale(headDim: config.headDim),
-                                       causal: true, dropout: config.dropout)
+        attention = MultiHeadAttention(config: config, causal: true)
     }
 
     var parameters: [Parameter] {

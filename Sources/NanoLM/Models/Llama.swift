@@ -82,9 +82,7 @@ final class LlamaBlock: Module {
         gateProj = try Linear("\(prefix).mlp.gate_proj", in: w, out: hidden, bias: false)
         upProj = try Linear("\(prefix).mlp.up_proj", in: w, out: hidden, bias: false)
         downProj = try Linear("\(prefix).mlp.down_proj", in: hidden, out: w, bias: false)
-        attention = MultiHeadAttention(heads: config.heads, headDim: config.headDim,
-                                       scale: config.parametrization.attentionScale(headDim: config.headDim),
-                                       causal: true, dropout: config.dropout)
+        attention = MultiHeadAttention(config: config, causal: true)
     }
 
     var parameters: [Parameter] {

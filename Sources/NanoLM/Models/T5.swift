@@ -160,9 +160,7 @@ final class T5Attention: Module {
         k = try Linear("\(prefix).k", in: w, out: w, bias: false)
         v = try Linear("\(prefix).v", in: w, out: w, bias: false)
         o = try Linear("\(prefix).o", in: w, out: w, bias: false)
-        attention = MultiHeadAttention(heads: config.heads, headDim: config.headDim,
-                                       scale: config.parametrization.attentionScale(headDim: config.headDim),
-                                       causal: causal, dropout: config.dropout)
+        attention = MultiHeadAttention(config: config, causal: causal)
     }
 
     var parameters: [Parameter] { q.parameters + k.parameters + v.parameters + o.parameters }
