@@ -49,7 +49,8 @@ final class DataParallelTests: XCTestCase {
         }
     }
 
-    func losses(_ directory: URL) throws -> [Double] {
+    /// Per-step training losses from a run's metrics.jsonl.
+    static func losses(_ directory: URL) throws -> [Double] {
         try String(contentsOf: directory.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
             .compactMap { (try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["loss"] as? Double }
     }
@@ -62,7 +63,7 @@ final class DataParallelTests: XCTestCase {
         let ranks = try launch(world: 2, directory: parallel)
         for p in ranks { p.waitUntilExit() }
         XCTAssertEqual(ranks.map(\.terminationStatus), [0, 0])
-        let a = try losses(single), b = try losses(parallel)
+        let a = try Self.losses(single), b = try Self.losses(parallel)
         XCTAssertEqual(a.count, Self.steps)
         XCTAssertEqual(b.count, Self.steps)
         for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-5 * abs(x)) }
@@ -78,7 +79,7 @@ final class DataParallelTests: XCTestCase {
         let ranks = try launch(world: 2, directory: sharded, zero: true)
         for p in ranks { p.waitUntilExit() }
         XCTAssertEqual(ranks.map(\.terminationStatus), [0, 0])
-        for (x, y) in zip(try losses(single), try losses(sharded)) { XCTAssertEqual(x, y, accuracy: 1e-5 * abs(x)) }
+        for (x, y) in zip(try Self.losses(single), try Self.losses(sharded)) { XCTAssertEqual(x, y, accuracy: 1e-5 * abs(x)) }
         let a = try SafeTensors.load(single.appendingPathComponent("checkpoint.safetensors")).tensors
         let b = try SafeTensors.load(sharded.appendingPathComponent("checkpoint.safetensors")).tensors
         XCTAssertEqual(Set(a.keys), Set(b.keys))
@@ -101,7 +102,7 @@ final class DataParallelTests: XCTestCase {
         let resumed = try Trainer(config: Self.config(), model: Bigram(vocabulary: 16, width: 16, seed: 7), data: Self.data(),
                                   directory: dir).run()
         XCTAssertEqual(resumed.status, .completed)
-        XCTAssertEqual(try losses(dir).count, Self.steps)
+        XCTAssertEqual(try Self.losses(dir).count, Self.steps)
     }
 
     func testRankSliceSplitsRows() throws {

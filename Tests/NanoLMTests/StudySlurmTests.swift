@@ -4,13 +4,19 @@ import XCTest
 /// `nanolm study run --executor slurm` against a real one-node Slurm (scripts/slurm_local.sh, started by
 /// scripts/test.sh when it runs as root). Skipped when SLURM_CONF is unset or the nanolm binary is missing.
 final class StudySlurmTests: XCTestCase {
-    func testSlurmExecutorMatchesLocalRun() throws {
+    /// The built nanolm binary, or a skip when there is no Slurm (SLURM_CONF) or no binary.
+    func slurmAndNanolm() throws -> URL {
         guard let conf = ProcessInfo.processInfo.environment["SLURM_CONF"], FileManager.default.fileExists(atPath: conf) else {
             throw XCTSkip("no Slurm: run scripts/slurm_local.sh start and export SLURM_CONF (scripts/test.sh does this as root)")
         }
         let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let nanolm = package.appendingPathComponent(".build/debug/nanolm")
         guard FileManager.default.isExecutableFile(atPath: nanolm.path) else { throw XCTSkip("\(nanolm.path) not built") }
+        return nanolm
+    }
+
+    func testSlurmExecutorMatchesLocalRun() throws {
+        let nanolm = try slurmAndNanolm()
 
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-slurm-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -48,12 +54,7 @@ final class StudySlurmTests: XCTestCase {
     /// rendezvous (first node, port from the job id) from SLURM_* alone and follows the single-process
     /// loss curve of the same global batch.
     func testSrunLaunchedDataParallelEqualsOneProcess() throws {
-        guard let conf = ProcessInfo.processInfo.environment["SLURM_CONF"], FileManager.default.fileExists(atPath: conf) else {
-            throw XCTSkip("no Slurm: run scripts/slurm_local.sh start and export SLURM_CONF (scripts/test.sh does this as root)")
-        }
-        let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let nanolm = package.appendingPathComponent(".build/debug/nanolm")
-        guard FileManager.default.isExecutableFile(atPath: nanolm.path) else { throw XCTSkip("\(nanolm.path) not built") }
+        let nanolm = try slurmAndNanolm()
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-srun-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
         let train = ["train", "--data", "synthetic", "--arch", "gpt", "--layers", "1", "--width", "32", "--head-dim", "16",
@@ -82,11 +83,8 @@ final class StudySlurmTests: XCTestCase {
         XCTAssertEqual(srun.status, 0, srun.stderr)
         XCTAssertTrue(srun.stderr.contains("rank 0 of 2") && srun.stderr.contains("rank 1 of 2"), srun.stderr)
 
-        func losses(_ name: String) throws -> [Double] {
-            try String(contentsOf: root.appendingPathComponent("\(name)/metrics.jsonl"), encoding: .utf8).split(separator: "\n")
-                .compactMap { (try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["loss"] as? Double }
-        }
-        let (a, b) = (try losses("single"), try losses("srun"))
+        let a = try DataParallelTests.losses(root.appendingPathComponent("single"))
+        let b = try DataParallelTests.losses(root.appendingPathComponent("srun"))
         XCTAssertEqual(a.count, 10)
         XCTAssertEqual(b.count, 10)
         for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-5) }
