@@ -23,7 +23,7 @@ struct CoordCheck: ParsableCommand {
     @Option(help: "Comma-separated widths.") var widths = "64,128,256,512"
     @Option(name: .customLong("base-width"), help: "μP base width (default: the narrowest).") var baseWidth: Int?
     @Option(help: "Transformer blocks.") var layers = 2
-    @Option(name: .customLong("head-dim"), help: "Head size.") var headDim = 32
+    @Option(name: .customLong("head-dim"), help: "Head size (small, so the narrowest width has many heads).") var headDim = 8
     @Option(name: .customLong("sequence-length"), help: "Tokens per sequence (T5: encoder input; targets are half).") var sequenceLength = 16
     @Option(name: .customLong("batch-size"), help: "Sequences per batch.") var batchSize = 1
     @Option(help: "Seeds to average over.") var seeds = 4

@@ -41,7 +41,10 @@ public enum CoordCheck {
         /// μP's base width (the first width by default).
         public var baseWidth = 64
         public var layers = 2
-        public var headDim = 32
+        /// Small heads, so that even the narrowest model has many of them (8 at width 64). μP's limit grows
+        /// the number of heads at a fixed head size; with few heads the attention logits carry a
+        /// finite-width term that decays as heads grow (docs/DESIGN.md, "Coordinate check").
+        public var headDim = 8
         public var vocabularySize = 256
         /// One short sequence: few tokens make the gradient low-rank, so each update's coherent part
         /// (which μP keeps width-independent) dominates the incoherent part, a finite-width
