@@ -45,6 +45,40 @@ final class EvalOverTrainingTests: XCTestCase {
         XCTAssertTrue(message(fewFit).contains("only 1 runs are in the fit"), message(fewFit))
     }
 
+    /// A misspelt key, at the top or inside a run, names the file and the field instead of being ignored;
+    /// the table of allowed keys lists exactly the spec's fields.
+    func testUnknownFieldsAreReported() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ot-keys-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let base = """
+            name: mini
+            data: data
+            architecture: gpt
+            layers: 1
+            headDim: 8
+            baseWidth: 8
+            sequenceLength: 32
+            batchSize: 4
+
+            """
+        func message(_ tail: String) throws -> String {
+            let file = directory.appendingPathComponent("study.yaml")
+            try (base + tail).write(to: file, atomically: true, encoding: .utf8)
+            do { _ = try OverTrainingSpec.load(file); return "" } catch { return error.localizedDescription }
+        }
+        let top = try message("widths: [8, 16]\nmultiplers: [1, 2]\nfitMaxWidth: 8\n")
+        XCTAssertTrue(top.contains("study.yaml") && top.contains("unknown field 'multiplers'"), top)
+        let run = try message("runs:\n  - {width: 8, multiplier: 20, fit: true}\n  - {width: 8, multiplier: 40, fits: false}\n")
+        XCTAssertTrue(run.contains("unknown field 'runs[1].fits'"), run)
+        let hyper = try message("hyper: {learningRate: 0.01, initstd: 0.02, outputMultiplier: 1}\n")
+        XCTAssertTrue(hyper.contains("unknown field 'hyper.initstd'"), hyper)
+        let known = try message("widths: [8, 16, 24, 32]\nmultipliers: [1, 2, 4]\nfitMaxWidth: 24\n")
+        XCTAssertTrue(known.contains("has no index.json"), "a file with known keys only gets as far as the data check: \(known)")
+        let fields = Set(Mirror(reflecting: spec(data: "/nowhere")).children.compactMap(\.label))
+        XCTAssertEqual(OverTrainingSpec.allowedKeys[""], fields)
+    }
+
     /// Runs whose losses and errors follow known laws exactly: the fits recover them and the held-out
     /// predictions match the laws evaluated by hand.
     func testPredictionsFromExactLaws() throws {

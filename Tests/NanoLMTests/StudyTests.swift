@@ -167,6 +167,7 @@ final class StudyTests: XCTestCase {
             ("targetWidth: 128", "targetWidth: 64", "targetWidth"),
             ("baseWidth: 32", "baseWidth: 32\nlearningRate: 3", "learningRate"),
             ("budget: {steps: 6,", "budget: {stepz: 6,", "budget.stepz"),
+            ("layers: 1, headDim: 16}", "layers: 1, headdim: 16}", "designs[0].headdim"),
         ]
         for (from, to, field) in cases {
             let file = try write(Self.tinyYAML().replacingOccurrences(of: from, with: to), name: "bad.yaml")

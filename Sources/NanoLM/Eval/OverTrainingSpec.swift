@@ -11,7 +11,7 @@ import Yams
 ///     layers: 2
 ///     headDim: 16
 ///     baseWidth: 64                # μP base width; hyper is μTransferred from it
-///     hyper: {learningRate: 0.01}
+///     hyper: {learningRate: 0.01, initStd: 0.02, outputMultiplier: 1}
 ///     sequenceLength: 128
 ///     batchSize: 16
 ///     widths: [32, 48, 64, 96]
@@ -57,9 +57,20 @@ public struct OverTrainingSpec: Codable, Sendable {
     /// An explicit list of runs instead of the grid.
     public var runs: [Run]?
 
+    /// The keys each part of the file may use: a misspelt key is an error, not a silently ignored line.
+    static let allowedKeys: [String: Set<String>] = [
+        "": ["name", "data", "architecture", "layers", "headDim", "tiedEmbeddings", "baseWidth", "hyper", "sequenceLength",
+             "batchSize", "warmupFraction", "widths", "multipliers", "fitMaxWidth", "fitMaxMultiplier", "evalItems", "seed", "runs"],
+        "hyper": ["learningRate", "initStd", "outputMultiplier"],
+        "runs": ["width", "multiplier", "fit"],
+    ]
+
     public static func load(_ url: URL) throws -> OverTrainingSpec {
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
             throw StudyError.invalidFile(url.path, "cannot read the file (does it exist?)")
+        }
+        if let root = try? Yams.load(yaml: text) as? [String: Any] {
+            try StudySpec.checkKeys(root, allowed: allowedKeys, path: url.path)
         }
         var spec: OverTrainingSpec
         do { spec = try YAMLDecoder().decode(OverTrainingSpec.self, from: text) } catch let error as DecodingError {

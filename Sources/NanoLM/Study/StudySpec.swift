@@ -90,13 +90,7 @@ public struct StudySpec: Codable, Hashable, Sendable {
             throw StudyError.invalidFile(path, "not valid YAML or JSON: \(error)")
         }
         guard let root = object as? [String: Any] else { throw StudyError.invalidFile(path, "expected a mapping of fields at the top") }
-        try checkKeys(root, section: "", path: path)
-        for (section, value) in root {
-            if let map = value as? [String: Any], allowedKeys[section] != nil { try checkKeys(map, section: section, path: path) }
-            if let list = value as? [[String: Any]], section == "designs" {
-                for (i, d) in list.enumerated() { try checkKeys(d, section: "designs", path: path, label: "designs[\(i)]") }
-            }
-        }
+        try checkKeys(root, allowed: allowedKeys, path: path)
         var spec: StudySpec
         do { spec = try YAMLDecoder().decode(StudySpec.self, from: text) } catch let error as DecodingError {
             throw StudyError.invalidFile(path, describe(error))
@@ -108,11 +102,21 @@ public struct StudySpec: Codable, Hashable, Sendable {
         return spec
     }
 
-    static func checkKeys(_ map: [String: Any], section: String, path: String, label: String? = nil) throws {
-        let allowed = allowedKeys[section]!
-        for key in map.keys.sorted() where !allowed.contains(key) {
-            let field = (label ?? section).isEmpty ? key : "\(label ?? section).\(key)"
-            throw StudyError.invalidFile(path, "unknown field '\(field)' (allowed: \(allowed.sorted().joined(separator: ", ")))")
+    /// Throws on the first key of `root` — or of a section (a mapping, or a list of mappings) named in
+    /// `allowed` — that `allowed` does not list; "" holds the top-level keys.
+    static func checkKeys(_ root: [String: Any], allowed: [String: Set<String>], path: String) throws {
+        func check(_ map: [String: Any], _ section: String, _ label: String) throws {
+            let keys = allowed[section]!
+            for key in map.keys.sorted() where !keys.contains(key) {
+                throw StudyError.invalidFile(path, "unknown field '\(label.isEmpty ? key : "\(label).\(key)")' (allowed: \(keys.sorted().joined(separator: ", ")))")
+            }
+        }
+        try check(root, "", "")
+        for (section, value) in root where !section.isEmpty && allowed[section] != nil {
+            if let map = value as? [String: Any] { try check(map, section, section) }
+            if let list = value as? [[String: Any]] {
+                for (i, item) in list.enumerated() { try check(item, section, "\(section)[\(i)]") }
+            }
         }
     }
 
