@@ -178,6 +178,23 @@ final class StudyTests: XCTestCase {
         }
     }
 
+    /// Every file in examples/ decodes with known fields only and passes validation up to its data
+    /// directory, which a fresh clone has not built yet.
+    func testExampleFilesLoad() throws {
+        let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples")
+        let files = try FileManager.default.contentsOfDirectory(at: examples, includingPropertiesForKeys: nil)
+            .filter { $0.pathExtension == "yaml" }.sorted { $0.path < $1.path }
+        XCTAssertGreaterThanOrEqual(files.count, 5)
+        for file in files {
+            do {
+                if file.lastPathComponent.hasPrefix("overtrain") { _ = try OverTrainingSpec.load(file) } else { _ = try StudySpec.load(file) }
+            } catch {
+                XCTAssertTrue(error.localizedDescription.contains("has no index.json"), "\(file.lastPathComponent): \(error.localizedDescription)")
+            }
+        }
+    }
+
     /// `options.evaluate`: every finished proxy and target of a causal design is scored on the built-in
     /// tasks once (cached in eval.json); an encoder design is skipped with a note.
     func testStudyScoresProxiesAndTargetsDownstream() throws {
