@@ -11,7 +11,7 @@ public enum PointsFile {
         }
         let text = String(decoding: data, as: UTF8.self)
         let rows: [(line: Int, cells: [String: String])]
-        if text.drop { $0.isWhitespace }.first == "[" {
+        if text.drop(while: { $0.isWhitespace }).first == "[" {
             guard let array = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
                 throw ScalingLawError.badInput(file: name, line: 1, column: "-", reason: "expected a JSON array of objects")
             }

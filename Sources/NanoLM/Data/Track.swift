@@ -225,7 +225,7 @@ public struct SourceReader {
             }
             for m in matches {
                 var isDir: ObjCBool = false
-                fm.fileExists(atPath: m, isDirectory: &isDir)
+                _ = fm.fileExists(atPath: m, isDirectory: &isDir)
                 if isDir.boolValue {
                     let base = m.hasSuffix("/") ? String(m.dropLast()) : m
                     let walker = fm.enumerator(atPath: base)
@@ -357,7 +357,7 @@ final class ByteLines {
         // Standard error goes to a file: a pipe nobody reads would block a chatty program.
         let out = Pipe()
         let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-stderr-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let err = try FileHandle(forWritingTo: errURL)
         p.standardOutput = out
         p.standardError = err

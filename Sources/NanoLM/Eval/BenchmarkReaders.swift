@@ -26,7 +26,7 @@ extension TaskFile {
         guard let list = question.object["choices"] as? [[String: Any]] else {
             throw LineError("field \"question.choices\" is not a list of objects")
         }
-        let choices = try list.map { try JSONFields($0) }
+        let choices = list.map { JSONFields($0) }
         let texts = try choices.map { try $0.string("text") }
         let labels = try choices.map { try $0.string("label") }
         let key = try f.string("answerKey")
