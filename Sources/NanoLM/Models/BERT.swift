@@ -60,12 +60,10 @@ public final class BERT: LanguageModel {
         x = try x.dropout(config.dropout, training: training)
         try ActivationProbe.record("bert.embeddings", x)
         for layer in layers { x = try layer(x, training: training) }
-        var h = try transformNorm(transform(x).gelu())                                            // [B, T, W]
+        let h = try transformNorm(transform(x).gelu())                                            // [B, T, W]
         try ActivationProbe.record("cls.predictions.transform", h)
-        // τ/r on the decoder's input [B, T, W]; the bias is added unscaled (mup's MuReadout).
-        if outputMultiplier != 1 { h = try h * outputMultiplier }
-        let weight = decoder?.weight.value ?? wordEmbeddings.weight.value
-        let logits = try h.linear(weight, bias: decoderBias.value)                               // [B, T, V]
+        let logits = try readout(h, weight: (decoder?.weight ?? wordEmbeddings.weight).value, bias: decoderBias.value,
+                                 multiplier: outputMultiplier)                                    // [B, T, V]
         try ActivationProbe.record("cls.predictions.decoder", logits)
         return logits
     }

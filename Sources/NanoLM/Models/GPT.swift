@@ -43,9 +43,7 @@ public final class GPT: LanguageModel {
         try ActivationProbe.record("transformer.wte+wpe", x)
         for block in blocks { x = try block(x, training: training) }
         x = try lnF(x)
-        // τ/r applied to x [B, T, W] before the readout: the same logits, V/W times fewer multiplies.
-        if outputMultiplier != 1 { x = try x * outputMultiplier }
-        let logits = try lmHead.map { try $0(x) } ?? x.linear(wte.weight.value)  // [B, T, V]
+        let logits = try readout(x, weight: (lmHead?.weight ?? wte.weight).value, multiplier: outputMultiplier)  // [B, T, V]
         try ActivationProbe.record("lm_head", logits)
         return logits
     }
@@ -103,6 +101,14 @@ final class GPTBlock: Module {
         try ActivationProbe.record(prefix, y)
         return y
     }
+}
+
+/// The readout of every model: logits [B, T, V] = (multiplier · x) · weightᵀ + bias, x [B, T, W], weight
+/// [V, W] (the untied head or the tied input embedding). The multiplier (τ/r under μP) goes on x rather
+/// than on the logits — the same logits, V/W times fewer multiplies — so a bias (BERT's decoder) is
+/// added unscaled, as mup's MuReadout does.
+func readout(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, multiplier: Double) throws -> Tensor {
+    try (multiplier == 1 ? x : x * multiplier).linear(weight, bias: bias)
 }
 
 /// Mean cross-entropy of logits [B, T, V] against targets [B, T] (``Batch/ignoreIndex`` skipped).

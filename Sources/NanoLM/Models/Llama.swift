@@ -45,9 +45,7 @@ public final class Llama: LanguageModel {
         try ActivationProbe.record("model.embed_tokens", x)
         for layer in layers { x = try layer(x, rotary: rotary, training: training) }
         x = try norm(x)
-        // τ/r applied to x [B, T, W] before the readout: the same logits, V/W times fewer multiplies.
-        if outputMultiplier != 1 { x = try x * outputMultiplier }
-        let logits = try lmHead.map { try $0(x) } ?? x.linear(embedTokens.weight.value)  // [B, T, V]
+        let logits = try readout(x, weight: (lmHead?.weight ?? embedTokens.weight).value, multiplier: outputMultiplier)  // [B, T, V]
         try ActivationProbe.record("lm_head", logits)
         return logits
     }

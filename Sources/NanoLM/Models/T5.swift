@@ -45,10 +45,8 @@ public final class T5: LanguageModel {
     /// Encoder ids [B, S] and decoder ids [B, T] (targets shifted right) → logits [B, T, V].
     public func logits(_ inputs: Tensor, decoderInputs: Tensor, training: Bool = false) throws -> Tensor {
         let memory = try encoder(shared(inputs), memory: nil, training: training)            // [B, S, W]
-        var x = try decoder(shared(decoderInputs), memory: memory, training: training)        // [B, T, W]
-        // τ/r on the readout's input [B, T, W].
-        if outputMultiplier != 1 { x = try x * outputMultiplier }
-        let logits = try lmHead.map { try $0(x) } ?? x.linear(shared.weight.value)           // [B, T, V]
+        let x = try decoder(shared(decoderInputs), memory: memory, training: training)        // [B, T, W]
+        let logits = try readout(x, weight: (lmHead?.weight ?? shared.weight).value, multiplier: outputMultiplier)  // [B, T, V]
         try ActivationProbe.record("lm_head", logits)
         return logits
     }
