@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// An over-training study file (YAML or JSON; docs/EVAL.md): one design trained on a grid of widths ×
 /// token multipliers M = D/N, as Gadre et al. (2024) do, to fit L(C, M) and Err(L) on some runs and
@@ -66,18 +65,7 @@ public struct OverTrainingSpec: Codable, Sendable {
     ]
 
     public static func load(_ url: URL) throws -> OverTrainingSpec {
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw StudyError.invalidFile(url.path, "cannot read the file (does it exist?)")
-        }
-        if let root = try? Yams.load(yaml: text) as? [String: Any] {
-            try StudySpec.checkKeys(root, allowed: allowedKeys, path: url.path)
-        }
-        var spec: OverTrainingSpec
-        do { spec = try YAMLDecoder().decode(OverTrainingSpec.self, from: text) } catch let error as DecodingError {
-            throw StudyError.invalidFile(url.path, StudySpec.describe(error))
-        } catch {
-            throw StudyError.invalidFile(url.path, "not valid YAML or JSON: \(error)")
-        }
+        var spec = try StudySpec.decodeFile(url, as: OverTrainingSpec.self, allowed: allowedKeys)
         if !spec.data.hasPrefix("/") {
             spec.data = url.deletingLastPathComponent().appendingPathComponent(spec.data).standardizedFileURL.path
         }

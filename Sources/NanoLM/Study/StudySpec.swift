@@ -82,6 +82,19 @@ public struct StudySpec: Codable, Hashable, Sendable {
     /// Reads a study file; errors name the file and the field.
     public static func load(_ url: URL) throws -> StudySpec {
         let path = url.path
+        var spec = try decodeFile(url, as: StudySpec.self, allowed: allowedKeys)
+        if spec.data != "synthetic" && !spec.data.hasPrefix("/") {
+            spec.data = url.deletingLastPathComponent().appendingPathComponent(spec.data).standardizedFileURL.path
+        }
+        try spec.validate(path: path)
+        return spec
+    }
+
+    /// Reads a YAML or JSON file of fields into `T`. Every error names the file: it cannot be read, it does
+    /// not parse, a key is not one `allowed` lists (``checkKeys(_:allowed:path:)``), or a field does not
+    /// decode (``describe(_:)`` names it).
+    static func decodeFile<T: Decodable>(_ url: URL, as type: T.Type, allowed: [String: Set<String>]) throws -> T {
+        let path = url.path
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
             throw StudyError.invalidFile(path, "cannot read the file (does it exist?)")
         }
@@ -90,16 +103,10 @@ public struct StudySpec: Codable, Hashable, Sendable {
             throw StudyError.invalidFile(path, "not valid YAML or JSON: \(error)")
         }
         guard let root = object as? [String: Any] else { throw StudyError.invalidFile(path, "expected a mapping of fields at the top") }
-        try checkKeys(root, allowed: allowedKeys, path: path)
-        var spec: StudySpec
-        do { spec = try YAMLDecoder().decode(StudySpec.self, from: text) } catch let error as DecodingError {
+        try checkKeys(root, allowed: allowed, path: path)
+        do { return try YAMLDecoder().decode(T.self, from: text) } catch let error as DecodingError {
             throw StudyError.invalidFile(path, describe(error))
         }
-        if spec.data != "synthetic" && !spec.data.hasPrefix("/") {
-            spec.data = url.deletingLastPathComponent().appendingPathComponent(spec.data).standardizedFileURL.path
-        }
-        try spec.validate(path: path)
-        return spec
     }
 
     /// Throws on the first key of `root` — or of a section (a mapping, or a list of mappings) named in
