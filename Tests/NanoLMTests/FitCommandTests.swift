@@ -15,11 +15,8 @@ final class FitCommandTests: XCTestCase {
 
     /// Runs the built binary; (exit status, stdout, stderr).
     func nanolm(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let binary = package.appendingPathComponent(".build/debug/nanolm")
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else { throw XCTSkip("\(binary.path) not built (swift build)") }
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = try builtNanolm()
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

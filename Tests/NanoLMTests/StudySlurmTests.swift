@@ -9,10 +9,7 @@ final class StudySlurmTests: XCTestCase {
         guard let conf = ProcessInfo.processInfo.environment["SLURM_CONF"], FileManager.default.fileExists(atPath: conf) else {
             throw XCTSkip("no Slurm: run scripts/slurm_local.sh start and export SLURM_CONF (scripts/test.sh does this as root)")
         }
-        let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let nanolm = package.appendingPathComponent(".build/debug/nanolm")
-        guard FileManager.default.isExecutableFile(atPath: nanolm.path) else { throw XCTSkip("\(nanolm.path) not built") }
-        return nanolm
+        return try builtNanolm()
     }
 
     func testSlurmExecutorMatchesLocalRun() throws {

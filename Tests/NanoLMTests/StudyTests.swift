@@ -181,8 +181,7 @@ final class StudyTests: XCTestCase {
     /// Every file in examples/ decodes with known fields only and passes validation up to its data
     /// directory, which a fresh clone has not built yet.
     func testExampleFilesLoad() throws {
-        let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("examples")
+        let examples = packageRoot.appendingPathComponent("examples")
         let files = try FileManager.default.contentsOfDirectory(at: examples, includingPropertiesForKeys: nil)
             .filter { $0.pathExtension == "yaml" }.sorted { $0.path < $1.path }
         XCTAssertGreaterThanOrEqual(files.count, 5)
