@@ -3,6 +3,7 @@
 #   ensure_system   apt packages: libtorch (the engine), python3-torch + scipy (goldens), zstd
 #   ensure_python   .venv: Debian's python3 with its torch/scipy, plus PyPI's safetensors, and
 #                   tokenizers + tiktoken (the tokenizer's goldens and benchmark peers)
+#                   and transformers 4.46.3 (scripts/hf_verify.py: the Hugging Face export check)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,5 +44,6 @@ ensure_python() {
     fi
     "$py" -c "import safetensors" 2>/dev/null || "$py" -m pip install -q --disable-pip-version-check "safetensors>=0.4"
     "$py" -c "import tokenizers, tiktoken" 2>/dev/null || "$py" -m pip install -q --disable-pip-version-check "tokenizers>=0.15" "tiktoken>=0.5"
+    "$py" -c "import transformers; assert transformers.__version__ == '4.46.3'" 2>/dev/null || "$py" -m pip install -q --disable-pip-version-check "transformers==4.46.3"  # runs on torch 1.13 (export checks)
     export NANOLM_PYTHON="$py"
 }

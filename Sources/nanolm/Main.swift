@@ -14,6 +14,6 @@ struct Main: ParsableCommand {
             """,
         version: NanoLMInfo.version,
         subcommands: [Study.self, Train.self, DataCommand.self, TokenizerCommand.self, Params.self, CoordCheck.self,
-                      Fit.self, Predict.self, Cost.self, Eval.self, Demo.self]
+                      Fit.self, Predict.self, Cost.self, Eval.self, Export.self, Demo.self]
     )
 }

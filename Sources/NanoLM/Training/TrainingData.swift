@@ -10,7 +10,7 @@ public func openTrainingData(_ spec: String, config: TrainingConfig) throws -> a
     if spec == "synthetic" {
         let v = model.vocabularySize
         var random = CounterRandom(seed: 12345)
-        let special = SpecialTokens(vocabularySize: v, eos: v - 1, mask: v - 2, pad: v - 3)
+        let special = SpecialTokens.synthetic(vocabularySize: v)
         let bound = max(2, v - 3 - min(100, v / 4))  // leave the top ids to special tokens and sentinels
         let tokens = (0 ..< 200_000).map { _ in Int32(random.next(below: bound)) }
         let validation = Array(tokens.suffix(20_000))
@@ -32,4 +32,11 @@ public func openTrainingData(_ spec: String, config: TrainingConfig) throws -> a
             "\(spec) was tokenized with a vocabulary of \(data.index.tokenizer.vocabularySize); the model's vocabularySize is \(model.vocabularySize): set it at least that large")
     }
     return try data.batches(objective, batchSize: config.batchSize, sequenceLength: model.sequenceLength, seed: config.dataSeed)
+}
+
+extension SpecialTokens {
+    /// The special ids of synthetic data: EOS, [MASK] and [PAD] at the top of the vocabulary.
+    public static func synthetic(vocabularySize v: Int) -> SpecialTokens {
+        SpecialTokens(vocabularySize: v, eos: v - 1, mask: v - 2, pad: v - 3)
+    }
 }

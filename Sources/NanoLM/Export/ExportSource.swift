@@ -1,0 +1,114 @@
+import Foundation
+import Torch
+
+/// What an export reads from a run directory written by `nanolm train`: the training config, the
+/// checkpoint's weights (only the model: no optimizer moments, no RNG state), the summary with its
+/// losses, and the tokenizer of the data the run trained on.
+public struct ExportSource {
+    public let directory: URL
+    public let config: TrainingConfig
+    public let model: any LanguageModel
+    /// The optimizer step the weights are from.
+    public let step: Int
+    /// summary.json, when the run has finished.
+    public let summary: RunSummary?
+    /// The data the run trained on (data.txt: a shard directory or "synthetic").
+    public let data: String
+    /// The tokenizer that made the data; nil for synthetic data.
+    public let codec: (any TokenCodec)?
+
+    public init(directory: URL, config: TrainingConfig, model: any LanguageModel, step: Int, summary: RunSummary? = nil,
+                data: String = "synthetic", codec: (any TokenCodec)? = nil) {
+        self.directory = directory
+        self.config = config
+        self.model = model
+        self.step = step
+        self.summary = summary
+        self.data = data
+        self.codec = codec
+    }
+
+    /// Opens `directory`; `step`: the step the checkpoint must be from (the trainer keeps only its latest).
+    public init(run directory: URL, step expectedStep: Int? = nil) throws {
+        func fail(_ path: String, _ reason: String) -> ExportError { .run(path, reason) }
+        let configURL = directory.appendingPathComponent("config.json")
+        let checkpointURL = directory.appendingPathComponent("checkpoint.safetensors")
+        guard FileManager.default.fileExists(atPath: configURL.path) else {
+            throw fail(directory.path, "no config.json: is it a run directory written by `nanolm train`?")
+        }
+        guard FileManager.default.fileExists(atPath: checkpointURL.path) else {
+            throw fail(directory.path, "no checkpoint.safetensors: train the run first (`nanolm train --resume \(directory.path)`)")
+        }
+        let config: TrainingConfig
+        do { config = try JSON.read(TrainingConfig.self, from: configURL) } catch let error as DecodingError {
+            throw fail(configURL.path, "not a training config: \(describe(error))")
+        }
+        try config.validate()
+        let model = try makeModel(config.model, seed: config.seed)
+        let contents = try SafeTensors.load(checkpointURL)
+        let weights = Dictionary(uniqueKeysWithValues: contents.tensors.compactMap { key, value in
+            key.hasPrefix("model.") ? (String(key.dropFirst("model.".count)), value) : nil
+        })
+        try model.load(weights, from: checkpointURL.path)
+        guard let json = contents.metadata["nanolm.state"], let state = try? JSONDecoder().decode(LoopState.self, from: Data(json.utf8)) else {
+            throw fail(checkpointURL.path, "not a nanolm checkpoint (no loop state in its metadata)")
+        }
+        if let expectedStep, expectedStep != state.step {
+            throw fail(checkpointURL.path, "the checkpoint is from step \(state.step), not \(expectedStep): a run keeps only its latest checkpoint; omit --step to export step \(state.step)")
+        }
+        let data = (try? String(contentsOf: directory.appendingPathComponent("data.txt"), encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "synthetic"
+        self.directory = directory
+        self.config = config
+        self.model = model
+        self.step = state.step
+        self.summary = try? JSON.read(RunSummary.self, from: directory.appendingPathComponent("summary.json"))
+        self.data = data
+        self.codec = try Self.tokenizer(data)
+    }
+
+    /// The tokenizer saved with a shard directory; nil for synthetic data.
+    static func tokenizer(_ data: String) throws -> (any TokenCodec)? {
+        guard data != "synthetic" else { return nil }
+        let directory = URL(fileURLWithPath: data)
+        let index = try ShardIndex.read(directory: directory)
+        if index.tokenizer.name == "bytes" { return ByteCodec() }
+        return try TokenCodecs.load(index.tokenizer.name, from: directory.appendingPathComponent(index.tokenizer.directory ?? "tokenizer"))
+    }
+
+    /// The special ids: the tokenizer's, or those synthetic data uses.
+    public var special: SpecialTokens { codec?.special ?? .synthetic(vocabularySize: config.model.vocabularySize) }
+
+    /// The run of `design` at `width` in the study `spec` kept in `studyDirectory` (a finished one; among
+    /// several at that width, a proxy or target run before the grid's, then the lowest loss).
+    public static func studyRun(_ spec: StudySpec, directory studyDirectory: URL, design: String, width: Int) throws -> URL {
+        let database = studyDirectory.appendingPathComponent("study.sqlite")
+        guard FileManager.default.fileExists(atPath: database.path) else {
+            throw ExportError.run(studyDirectory.path, "no study.sqlite: run the study first (`nanolm study run FILE`), or pass --dir")
+        }
+        let runs = try StudyStore(path: database.path).runs(study: spec.name).filter { $0.design == design }
+        guard !runs.isEmpty else {
+            throw ExportError.run(database.path, "no runs of design '\(design)' (designs: \(spec.designs.map(\.name).joined(separator: ", ")))")
+        }
+        let finished = runs.filter { $0.width == width && $0.loss != nil }
+        guard let best = finished.min(by: { ($0.phase == "grid" ? 1 : 0, $0.loss!) < ($1.phase == "grid" ? 1 : 0, $1.loss!) }) else {
+            let widths = Set(runs.filter { $0.loss != nil }.map(\.width)).sorted()
+            throw ExportError.run(database.path, "design '\(design)' has no finished run at width \(width) (finished widths: \(widths.map(String.init).joined(separator: ", ")))")
+        }
+        return URL(fileURLWithPath: best.directory)
+    }
+}
+
+/// A run that cannot be exported, or an export that did not check out.
+public enum ExportError: Error, CustomStringConvertible {
+    case run(String, String)
+    case output(String, String)
+    case verification(String)
+
+    public var description: String {
+        switch self {
+        case let .run(path, reason), let .output(path, reason): "\(path): \(reason)"
+        case let .verification(reason): "verification failed: \(reason)"
+        }
+    }
+}
