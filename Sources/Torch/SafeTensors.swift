@@ -82,43 +82,41 @@ public enum SafeTensors {
             throw bad("header length \(headerLength) runs past the end of the file (\(data.count) bytes): truncated?")
         }
         let headerData = data.subdata(in: 8 ..< 8 + Int(headerLength))
-        guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
+        let header: Header
+        do { header = try JSONDecoder().decode(Header.self, from: headerData) } catch let DecodingError.typeMismatch(_, context),
+            let DecodingError.valueNotFound(_, context), let DecodingError.keyNotFound(_, context), let DecodingError.dataCorrupted(context) {
+            let field = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            throw bad(field.isEmpty ? "header is not a JSON object of tensor entries (invalid JSON, or a number that is not an integer in Int's range)"
+                                    : "header field '\(field.dropFirst())': \(context.debugDescription)")
+        } catch {
             throw bad("header is not a JSON object")
         }
         let dataStart = 8 + Int(headerLength)
         let dataLength = data.count - dataStart
 
-        var metadata: [String: String] = [:]
-        if let raw = header["__metadata__"] {
-            guard let dict = raw as? [String: String] else { throw bad("__metadata__ must map strings to strings") }
-            metadata = dict
-        }
-
         struct Entry { let name: String; let dtype: DType; let shape: [Int]; let begin: Int; let end: Int }
         var entries: [Entry] = []
-        for (name, value) in header where name != "__metadata__" {
-            guard let info = value as? [String: Any] else { throw bad("entry '\(name)' is not an object") }
-            guard let dtypeName = info["dtype"] as? String else { throw bad("entry '\(name)' has no dtype") }
-            guard let dtype = dtype(named: dtypeName) else { throw bad("entry '\(name)' has unsupported dtype '\(dtypeName)'") }
-            guard let shape = (info["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  shape.count == (info["shape"] as? [Any])?.count, shape.allSatisfy({ $0 >= 0 })
-            else { throw bad("entry '\(name)' has no valid shape") }
-            guard let offsets = (info["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  offsets.count == 2
-            else { throw bad("entry '\(name)' has no valid data_offsets") }
-            let (begin, end) = (offsets[0], offsets[1])
+        for (name, info) in header.entries {
+            guard let dtype = dtype(named: info.dtype) else { throw bad("entry '\(name)' has unsupported dtype '\(info.dtype)'") }
+            let shape = info.shape
+            guard shape.allSatisfy({ $0 >= 0 }) else { throw bad("entry '\(name)' has no valid shape: \(shape) has a negative dimension") }
+            guard info.data_offsets.count == 2 else { throw bad("entry '\(name)' has no valid data_offsets") }
+            let (begin, end) = (info.data_offsets[0], info.data_offsets[1])
             guard begin >= 0, begin <= end, end <= dataLength else {
                 throw bad("entry '\(name)' data_offsets [\(begin), \(end)] fall outside the \(dataLength) data bytes")
             }
-            let (elements, overflow) = shape.reduce((1, false)) { acc, d in
-                let (p, o) = acc.0.multipliedReportingOverflow(by: d)
-                return (p, acc.1 || o)
+            // Element and byte counts with overflow checks: a shape like [2^62] must be an error, not a trap.
+            var bytes: Int? = dtype.byteCount
+            for d in shape {
+                let (p, o) = bytes?.multipliedReportingOverflow(by: d) ?? (0, true)
+                bytes = o ? nil : p
             }
-            guard !overflow, elements.multipliedReportingOverflow(by: dtype.byteCount).partialValue == end - begin else {
-                throw bad("entry '\(name)' has \(end - begin) bytes, but \(dtypeName) \(shape) needs \(elements * dtype.byteCount)")
+            guard let bytes, bytes == end - begin else {
+                throw bad("entry '\(name)' has \(end - begin) bytes, but \(info.dtype) \(shape) needs \(bytes.map(String.init) ?? "more than Int.max")")
             }
             entries.append(Entry(name: name, dtype: dtype, shape: shape, begin: begin, end: end))
         }
+        let metadata = header.metadata
         // The data regions must tile the data area without overlaps or gaps.
         var cursor = 0
         for entry in entries.sorted(by: { ($0.begin, $0.end) < ($1.begin, $1.end) }) {
@@ -138,6 +136,35 @@ public enum SafeTensors {
             }
         }
         return Contents(tensors: tensors, metadata: metadata)
+    }
+}
+
+/// The JSON header: tensor entries by name, and the optional `__metadata__` strings. Decoded with
+/// JSONDecoder, so numbers must be integers in Int's range (not 1e300, not true) and types must match.
+private struct Header: Decodable {
+    struct Entry: Decodable {
+        let dtype: String
+        let shape: [Int]
+        let data_offsets: [Int]
+    }
+    struct Key: CodingKey {
+        let stringValue: String
+        init(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+    var entries: [(String, Entry)] = []
+    var metadata: [String: String] = [:]
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        for key in container.allKeys {
+            if key.stringValue == "__metadata__" {
+                metadata = try container.decode([String: String].self, forKey: key)
+            } else {
+                entries.append((key.stringValue, try container.decode(Entry.self, forKey: key)))
+            }
+        }
     }
 }
 

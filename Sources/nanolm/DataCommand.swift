@@ -143,7 +143,11 @@ struct DataCommand: ParsableCommand {
                 return
             }
             print(summary(index))
-            if verify { print("checksums: all \(index.splits.values.reduce(0) { $0 + $1.shards.count }) shards match the index") }
+            if verify {
+                let shards = index.splits.values.flatMap(\.shards), unchecked = shards.filter { $0.checksum == nil }.count
+                print("checksums: \(shards.count - unchecked) shards match the index"
+                      + (unchecked > 0 ? "; \(unchecked) have none (an index from an older nanolm: rebuild to check them)" : ""))
+            }
             if let codecNote { print("note: \(codecNote)") }
             for objective in DataObjective.allCases {
                 let s = samples[objective.rawValue]!

@@ -107,7 +107,7 @@ struct EvalScore: ParsableCommand {
             options.choices = choices
             options.seed = seed
             options.perDomain = !noDomains
-            let made = TaskGenerator(options: options).tasks(from: held.documents)
+            let made = try TaskGenerator(options: options).tasks(from: held.documents)
             taskList = made.tasks
             notes += made.notes
             if !held.knowsDomains { notes.append("\(dataDirectory): the index does not account for its validation documents by domain; tasks are over all of them") }

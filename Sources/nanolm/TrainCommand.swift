@@ -67,11 +67,7 @@ struct Train: ParsableCommand {
         let directory = URL(fileURLWithPath: resume ?? out!)
         var base: TrainingConfig
         if let path = resume.map({ "\($0)/config.json" }) ?? config {
-            do {
-                base = try JSONDecoder().decode(TrainingConfig.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-            } catch {
-                throw ValidationError("\(path): cannot read a training config: \(error)")
-            }
+            do { base = try TrainingConfig.load(URL(fileURLWithPath: path)) } catch { throw ValidationError("\(error)") }
         } else {
             base = TrainingConfig(model: ModelConfig(architecture: arch ?? .gpt), steps: 100, batchSize: 8)
         }

@@ -33,11 +33,11 @@ final class EvalTaskTests: XCTestCase {
         return o
     }
 
-    func testSameSeedSameItemsAndAnotherSeedOthers() {
+    func testSameSeedSameItemsAndAnotherSeedOthers() throws {
         let docs = Self.documents()
-        let a = TaskGenerator(options: options()).tasks(from: docs)
-        let b = TaskGenerator(options: options()).tasks(from: docs)
-        let c = TaskGenerator(options: options(seed: 1)).tasks(from: docs)
+        let a = try TaskGenerator(options: options()).tasks(from: docs)
+        let b = try TaskGenerator(options: options()).tasks(from: docs)
+        let c = try TaskGenerator(options: options(seed: 1)).tasks(from: docs)
         XCTAssertEqual(a.tasks.map(\.name), ["continuation/nature", "continuation/code", "last-word/nature", "last-word/code"])
         XCTAssertEqual(a.notes, [])
         XCTAssertEqual(a.tasks.map(\.items), b.tasks.map(\.items))
@@ -46,7 +46,7 @@ final class EvalTaskTests: XCTestCase {
 
     func testAnswerPositionsAreBalancedAndChoicesAreWhatTheyClaim() throws {
         let docs = Self.documents()
-        for task in TaskGenerator(options: options()).tasks(from: docs).tasks {
+        for task in try TaskGenerator(options: options()).tasks(from: docs).tasks {
             XCTAssertEqual(task.items.count, 40, task.name)
             let counts = (0 ..< 4).map { p in task.items.filter { $0.answer == p }.count }
             XCTAssertEqual(counts, [10, 10, 10, 10], "\(task.name): answer positions")
@@ -74,7 +74,7 @@ final class EvalTaskTests: XCTestCase {
     }
 
     func testAModelThatPrefersTheFirstChoiceScoresChance() throws {
-        let tasks = TaskGenerator(options: options()).tasks(from: Self.documents()).tasks
+        let tasks = try TaskGenerator(options: options()).tasks(from: Self.documents()).tasks
         let scorer = FirstChoiceScorer(choiceCounts: tasks.flatMap { $0.items.map(\.choices.count) })
         let report = try Evaluator().evaluate(tasks, scorer: scorer)
         for metric in ChoiceMetric.allCases {
@@ -89,10 +89,10 @@ final class EvalTaskTests: XCTestCase {
         XCTAssertEqual(report.average["acc"]!.standardError, se / 2, accuracy: 1e-12)
     }
 
-    func testADomainWithOneDocumentIsLeftOutAndSaid() {
+    func testADomainWithOneDocumentIsLeftOutAndSaid() throws {
         var docs = Self.documents()
         docs.removeLast(2)   // code keeps one document
-        let made = TaskGenerator(options: options()).tasks(from: docs)
+        let made = try TaskGenerator(options: options()).tasks(from: docs)
         XCTAssertEqual(made.tasks.map(\.name), ["continuation/nature", "last-word/nature"])
         XCTAssertEqual(made.notes.count, 2)
         XCTAssertTrue(made.notes[0].hasPrefix("continuation/code: left out: 1 held-out document(s)"), made.notes[0])

@@ -89,6 +89,11 @@ final class SafeTensorsTests: XCTestCase {
             ("gap", header(#"{"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}"#, data: 2), "gap"),
             ("trailing bytes", header(#"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}"#, data: 3), "trailing"),
             ("bad metadata", header(#"{"__metadata__":{"k":1}}"#, data: 0), "__metadata__"),
+            // Issue 20: a shape whose byte count overflows Int trapped inside this very error message.
+            ("shape 2^62", header(#"{"a":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,4]}}"#, data: 4), "more than Int.max"),
+            ("shape 1e300", header(#"{"a":{"dtype":"F32","shape":[1e300],"data_offsets":[0,4]}}"#, data: 4), "not an integer"),
+            ("shape true", header(#"{"a":{"dtype":"F32","shape":[true],"data_offsets":[0,4]}}"#, data: 4), "shape"),
+            ("offsets as strings", header(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":["0","4"]}}"#, data: 4), "data_offsets"),
         ]
         for (name, data, expected) in cases {
             XCTAssertThrowsError(try SafeTensors.decode(data, file: "case.safetensors"), name) { error in

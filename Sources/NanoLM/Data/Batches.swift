@@ -97,6 +97,35 @@ public struct SpecialTokens: Codable, Equatable, Sendable {
 
     /// Ids never masked, replaced or drawn as random tokens.
     public var specialIDs: Set<Int> { Set([eos, mask, pad] + sentinels) }
+
+    /// What is wrong with these ids (nil: nothing): every id inside the vocabulary, and some id below
+    /// `randomTokenBound` that is not special, so MLM's random replacement has something to draw.
+    public var problem: String? {
+        guard (2 ... Limits.vocabularySize).contains(vocabularySize) else {
+            return "vocabularySize must be in 2...\(Limits.vocabularySize), got \(vocabularySize)"
+        }
+        let ids = [("eos", eos), ("mask", mask), ("pad", pad)] + sentinels.enumerated().map { ("sentinels[\($0)]", $1) }
+        if let (name, id) = ids.first(where: { !(0 ..< vocabularySize).contains($0.1) }) {
+            return "\(name) is \(id), outside the vocabulary 0..<\(vocabularySize)"
+        }
+        guard (1 ... vocabularySize).contains(randomTokenBound) else {
+            return "randomTokenBound must be in 1...vocabularySize (\(vocabularySize)), got \(randomTokenBound)"
+        }
+        let special = specialIDs
+        guard (0 ..< randomTokenBound).contains(where: { !special.contains($0) }) else {   // ≤ special.count + 1 tests
+            return "every id below randomTokenBound \(randomTokenBound) is special: MLM has no random token to draw"
+        }
+        return nil
+    }
+}
+
+/// Checks a batch shape against ``Limits`` before anything computes with it.
+func checkBatchShape(batchSize: Int, sequenceLength: Int, objective: String) throws {
+    guard (1 ... Limits.batchSize).contains(batchSize), (1 ... Limits.sequenceLength).contains(sequenceLength),
+          batchSize * sequenceLength <= Limits.tokensPerMicroBatch else {
+        throw ModelError.invalidConfiguration(
+            "\(objective) batches of \(batchSize) × \(sequenceLength) tokens: the batch size must be in 1...\(Limits.batchSize), the sequence length in 1...\(Limits.sequenceLength), and their product at most \(Limits.tokensPerMicroBatch) tokens")
+    }
 }
 
 // MARK: - Causal LM
@@ -118,6 +147,7 @@ public struct CausalLMBatches: BatchSource {
 
     public init(trainingStream training: any TokenStream, validationStream validation: any TokenStream,
                 batchSize: Int, sequenceLength: Int, seed: UInt64) throws {
+        try checkBatchShape(batchSize: batchSize, sequenceLength: sequenceLength, objective: "causal LM")
         try checkStreams(training, validation, window: sequenceLength + 1, objective: "causal LM")
         self.training = training
         self.validation = validation
@@ -178,6 +208,8 @@ public struct MaskedLMBatches: BatchSource {
 
     public init(training: any TokenStream, validation: any TokenStream, batchSize: Int, sequenceLength: Int,
                 seed: UInt64, special: SpecialTokens, maskProbability: Double = 0.15) throws {
+        try checkBatchShape(batchSize: batchSize, sequenceLength: sequenceLength, objective: "masked LM")
+        if let problem = special.problem { throw ModelError.invalidConfiguration("special tokens: \(problem)") }
         try checkStreams(training, validation, window: sequenceLength, objective: "masked LM")
         guard maskProbability > 0, maskProbability < 1 else {
             throw ModelError.invalidConfiguration("maskProbability is \(maskProbability); it must lie in (0, 1)")
@@ -226,11 +258,19 @@ public struct MaskedLMBatches: BatchSource {
                      targets: try Tensor(targets, shape: [batchSize, t]))   // [B, T], −100 unless selected
     }
 
+    /// A uniform draw from the non-special ids below `randomTokenBound` (``SpecialTokens/problem`` makes
+    /// sure there is one): rejection sampling, which with real vocabularies almost never rejects; after 64
+    /// rejections (a vocabulary of mostly special ids) the draw picks the k-th non-special id directly.
     func randomToken(_ random: inout CounterRandom) -> Int {
-        while true {
-            let id = random.next(below: special.randomTokenBound)
+        let bound = special.randomTokenBound
+        for _ in 0 ..< 64 {
+            let id = random.next(below: bound)
             if !specialIDs.contains(id) { return id }
         }
+        let specialBelow = specialIDs.filter { $0 < bound }.sorted()
+        var id = random.next(below: bound - specialBelow.count)
+        for s in specialBelow where s <= id { id += 1 }
+        return id
     }
 }
 
@@ -257,7 +297,9 @@ public struct SpanCorruptionBatches: BatchSource {
 
     public init(training: any TokenStream, validation: any TokenStream, batchSize: Int, inputLength: Int,
                 seed: UInt64, special: SpecialTokens, noiseDensity: Double = 0.15, meanNoiseSpanLength: Double = 3) throws {
-        guard noiseDensity > 0, noiseDensity < 1, meanNoiseSpanLength >= 1, inputLength >= 4 else {
+        try checkBatchShape(batchSize: batchSize, sequenceLength: inputLength, objective: "span-corruption")
+        if let problem = special.problem { throw ModelError.invalidConfiguration("special tokens: \(problem)") }
+        guard noiseDensity > 0, noiseDensity < 1, meanNoiseSpanLength >= 1, meanNoiseSpanLength.isFinite, inputLength >= 4 else {
             throw ModelError.invalidConfiguration(
                 "span corruption needs 0 < noiseDensity < 1, meanNoiseSpanLength ≥ 1 and inputLength ≥ 4 (got \(noiseDensity), \(meanNoiseSpanLength), \(inputLength))")
         }

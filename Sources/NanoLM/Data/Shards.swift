@@ -42,8 +42,8 @@ public struct ShardIndex: Codable, Equatable, Sendable {
         public var file: String
         public var tokens: Int
         public var documents: Int
-        /// FNV-1a 64 of the file's bytes, hex.
-        public var checksum: String
+        /// FNV-1a 64 of the file's bytes, hex (nil in indexes written before checksums were).
+        public var checksum: String?
     }
 
     public struct Split: Codable, Equatable, Sendable {
@@ -107,13 +107,35 @@ public struct ShardIndex: Codable, Equatable, Sendable {
         guard index.format == currentFormat else {
             throw ShardError.corruptIndex(file: url.path, reason: "format \(index.format), this nanolm reads format \(currentFormat)")
         }
-        for (name, split) in index.splits {
-            let sum = split.shards.reduce(0) { $0 + $1.tokens }
-            guard sum == split.tokens else {
-                throw ShardError.corruptIndex(file: url.path, reason: "splits.\(name).tokens is \(split.tokens) but its shards hold \(sum)")
-            }
-        }
+        try index.validate(file: url.path)
         return index
+    }
+
+    /// Checks what the readers compute with: counts that are not negative and whose sums and byte sizes
+    /// fit an Int, shard files inside the directory, special ids inside the vocabulary.
+    func validate(file: String) throws {
+        func fail(_ reason: String) -> ShardError { .corruptIndex(file: file, reason: reason) }
+        guard (1 ... Limits.vocabularySize).contains(tokenizer.vocabularySize) else {
+            throw fail("field tokenizer.vocabularySize must be in 1...\(Limits.vocabularySize), got \(tokenizer.vocabularySize)")
+        }
+        if let problem = special.problem { throw fail("field special: \(problem)") }
+        for (name, split) in splits.sorted(by: { $0.key < $1.key }) {
+            var sum = 0
+            for (i, shard) in split.shards.enumerated() {
+                let field = "splits.\(name).shards[\(i)]"
+                guard shard.tokens >= 0, shard.documents >= 0 else { throw fail("field \(field): tokens and documents must not be negative") }
+                guard !shard.tokens.multipliedReportingOverflow(by: dtype.byteCount).overflow else {
+                    throw fail("field \(field).tokens: \(shard.tokens) tokens are more bytes than a file can hold")
+                }
+                guard !shard.file.isEmpty, !shard.file.contains("/"), shard.file != ".", shard.file != ".." else {
+                    throw fail("field \(field).file must name a file in the directory, got \(shard.file.debugDescription)")
+                }
+                let (next, overflow) = sum.addingReportingOverflow(shard.tokens)
+                guard !overflow else { throw fail("field splits.\(name): the shards' token counts overflow when summed") }
+                sum = next
+            }
+            guard sum == split.tokens else { throw fail("splits.\(name).tokens is \(split.tokens) but its shards hold \(sum)") }
+        }
     }
 
     public func write(directory: URL) throws {
@@ -269,15 +291,15 @@ public struct ShardSet: TokenStream {
             do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
                 throw ShardError.unreadable(file: url.path, reason: error.localizedDescription)
             }
-            let expected = shard.tokens * index.dtype.byteCount
+            let expected = shard.tokens * index.dtype.byteCount   // validated: no overflow
             guard data.count == expected else {
                 throw ShardError.corruptShard(file: url.path,
                     reason: "\(data.count) bytes, but the index says \(shard.tokens) \(index.dtype.rawValue) tokens = \(expected) bytes (truncated or overwritten?)")
             }
-            if verifyChecksums {
+            if verifyChecksums, let checksum = shard.checksum {
                 var h = FNV1a64(); h.update(data)
-                guard h.hex == shard.checksum else {
-                    throw ShardError.corruptShard(file: url.path, reason: "checksum \(h.hex), the index says \(shard.checksum)")
+                guard h.hex == checksum else {
+                    throw ShardError.corruptShard(file: url.path, reason: "checksum \(h.hex), the index says \(checksum) (damaged or overwritten since it was built)")
                 }
             }
             maps.append(data)

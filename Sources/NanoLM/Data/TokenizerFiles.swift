@@ -105,8 +105,7 @@ extension Tokenizer {
                 ? "cannot read as UTF-8 text" : "no such file: GPT-2's merges.txt goes with \(vocabulary.lastPathComponent)")
         }
         var pairs: [(Int32, Int32)] = []
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = line.hasSuffix("\r") ? line.dropLast() : line
+        for (n, line) in textLines(text).enumerated() {
             if line.isEmpty || (n == 0 && line.hasPrefix("#version")) { continue }
             let parts = line.split(separator: " ", omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
@@ -134,7 +133,7 @@ extension Tokenizer {
             throw TokenizerError.file(path: url.path, line: 1, reason: "cannot read as UTF-8 text")
         }
         var tokens: [[UInt8]] = [], lineOfRank: [Int: Int] = [:]
-        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+        for (n, line) in textLines(text).enumerated() where !line.isEmpty {
             let fields = line.split(separator: " ")
             func fail(_ reason: String) -> TokenizerError { .file(path: url.path, line: n + 1, reason: reason) }
             guard fields.count == 2 else { throw fail("expected `base64-token rank`, got \(String(line.prefix(80)).debugDescription)") }
@@ -163,7 +162,7 @@ extension Tokenizer {
         let codec: [String: Any] = ["name": name, "format": rule == .merges ? "gpt2" : "tiktoken", "hash": hash,
                                     "vocabulary_size": special.vocabularySize, "pattern": pattern.rawValue]
         try JSONSerialization.data(withJSONObject: codec, options: [.sortedKeys, .prettyPrinted])
-            .write(to: directory.appendingPathComponent("codec.json"))
+            .write(to: directory.appendingPathComponent("codec.json"), options: .atomic)
     }
 
     /// GPT-2's vocab.json (one entry per line, in id order, specials included) and merges.txt.
@@ -172,17 +171,18 @@ extension Tokenizer {
         entries += specialIDs.map { ($0, Int($1)) }
         entries.sort { $0.1 < $1.1 }
         let body = entries.map { "  \(jsonString($0.0)): \($0.1)" }.joined(separator: ",\n")
-        try Data("{\n\(body)\n}\n".utf8).write(to: vocabulary)
+        // Atomic (a temporary file renamed into place): a full disk leaves no empty or partial vocab.json.
+        try Data("{\n\(body)\n}\n".utf8).write(to: vocabulary, options: .atomic)
         var text = "#version: 0.2\n"
         for (a, b) in self.merges { text += byteLevelString(tokens[Int(a)]) + " " + byteLevelString(tokens[Int(b)]) + "\n" }
-        try Data(text.utf8).write(to: merges)
+        try Data(text.utf8).write(to: merges, options: .atomic)
     }
 
     /// tiktoken's rank file: every ordinary token with its id as rank.
     public func writeTiktoken(_ url: URL) throws {
         var text = ""
         for (id, bytes) in tokens.enumerated() where !bytes.isEmpty { text += Data(bytes).base64EncodedString() + " \(id)\n" }
-        try Data(text.utf8).write(to: url)
+        try Data(text.utf8).write(to: url, options: .atomic)
     }
 }
 
@@ -204,7 +204,7 @@ private func jsonString(_ s: String) -> String {
 private func parseVocabulary(_ url: URL) throws -> [(String, Int, Int)] {
     guard let data = try? Data(contentsOf: url) else { throw TokenizerError.file(path: url.path, line: 1, reason: "cannot read") }
     let bytes = [UInt8](data)
-    var i = 0, line = 1
+    var i = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0, line = 1   // after a UTF-8 byte-order mark
     func fail(_ reason: String) -> TokenizerError { .file(path: url.path, line: line, reason: reason) }
     func skipSpace() {
         while i < bytes.count, isASCIISpace(bytes[i]) { if bytes[i] == 0x0A { line += 1 }; i += 1 }

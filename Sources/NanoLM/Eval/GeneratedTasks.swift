@@ -28,6 +28,17 @@ public struct GeneratedTaskOptions: Sendable {
     public var seed: UInt64 = 0
 
     public init() {}
+
+    /// Checks the options before any allocation sized by them (`--items 2^62` would ask for an array of
+    /// 2^62 answer positions).
+    public func validate() throws {
+        func check(_ ok: Bool, _ message: String) throws { if !ok { throw EvalError.model("built-in tasks: \(message)") } }
+        try check((2 ... 26).contains(choices), "choices per item must be in 2...26, got \(choices)")
+        try check((choices ... Limits.itemsPerTask).contains(itemsPerTask),
+                  "items per task must be in \(choices)...\(Limits.itemsPerTask) (at least one per choice), got \(itemsPerTask)")
+        try check((1 ... 1 << 20).contains(contextBytes) && (1 ... 1 << 20).contains(continuationBytes) && (1 ... 1024).contains(minimumWordBytes),
+                  "contextBytes and continuationBytes must be in 1...\(1 << 20), minimumWordBytes in 1...1024")
+    }
 }
 
 /// Makes the built-in tasks deterministically: the same documents, options and seed give the same items.
@@ -40,8 +51,10 @@ public struct TaskGenerator {
     public let options: GeneratedTaskOptions
     public init(options: GeneratedTaskOptions = GeneratedTaskOptions()) { self.options = options }
 
-    /// The tasks, and notes on anything left out (a domain with one document, too little text).
-    public func tasks(from documents: [HeldOutDocument]) -> (tasks: [MultipleChoiceTask], notes: [String]) {
+    /// The tasks, and notes on anything left out (a domain with one document, too little text); an error
+    /// when the options are out of bounds (``GeneratedTaskOptions/validate()``).
+    public func tasks(from documents: [HeldOutDocument]) throws -> (tasks: [MultipleChoiceTask], notes: [String]) {
+        try options.validate()
         var groups: [(name: String?, docs: [[UInt8]])] = []
         let domains = documents.map(\.domain).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         if options.perDomain && domains.count > 1 {

@@ -76,7 +76,7 @@ public enum TaskFile {
         var items: [MultipleChoiceItem] = []
         var skipped: [SkippedLine] = []
         var record = 0   // index of this record among the file's non-empty lines (for the labels file)
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in textLines(text).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !line.isEmpty else { continue }
             defer { record += 1 }
@@ -125,7 +125,7 @@ public enum TaskFile {
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
             throw EvalError.taskFile(url.path, "cannot read the labels file")
         }
-        return try text.split(separator: "\n").enumerated().compactMap { i, raw in
+        return try textLines(text).enumerated().compactMap { i, raw in
             let s = raw.trimmingCharacters(in: .whitespaces)
             guard !s.isEmpty else { return nil }
             guard let v = Int(s) else { throw EvalError.badLine(file: url.path, line: i + 1, reason: "'\(s)' is not an integer label") }

@@ -73,28 +73,52 @@ public struct OverTrainingSpec: Codable, Sendable {
         return spec
     }
 
+    /// Checks the fields fit together and lie within ``Limits`` before anything computes with them (a
+    /// width × multiplier becomes a step count); the error names the field.
     public func validate(path: String = "study") throws {
         func check(_ ok: Bool, _ message: String) throws { if !ok { throw StudyError.invalidFile(path, message) } }
+        func check(_ problem: String?) throws { if let problem { throw StudyError.invalidFile(path, problem) } }
         try check(!name.isEmpty && name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" },
                   "field 'name' must be non-empty letters, digits, - and _ (it names a directory)")
         try check([.gpt, .llama].contains(architecture), "field 'architecture' must be gpt or llama (downstream scoring needs a causal model)")
+        try check(Limits.check(layers, in: 1 ... Limits.layers, "layers"))
+        try check(Limits.check(baseWidth, in: 1 ... Limits.width, "baseWidth"))
+        if let h = headDim { try check(Limits.check(h, in: 1 ... Limits.width, "headDim")) }
+        try check(Limits.check(sequenceLength, in: 2 ... Limits.sequenceLength, "sequenceLength"))
+        try check(Limits.check(batchSize, in: 1 ... Limits.batchSize, "batchSize"))
+        try check(batchSize * sequenceLength <= Limits.tokensPerMicroBatch,
+                  "fields 'batchSize' × 'sequenceLength' make \(batchSize * sequenceLength) tokens per batch, above the limit of \(Limits.tokensPerMicroBatch)")
+        if let f = warmupFraction { try check(Limits.check(f, in: 0 ... 1, "warmupFraction")) }
+        if let n = evalItems { try check(Limits.check(n, in: 1 ... Limits.itemsPerTask, "evalItems")) }
+        if let h = hyper {
+            try check(h.learningRate > 0 && h.learningRate.isFinite && h.initStd >= 0 && h.initStd.isFinite && h.outputMultiplier.isFinite,
+                      "field 'hyper': learningRate must be positive, initStd not negative, all finite")
+        }
+        func checkMultiplier(_ m: Double, _ field: String) throws {
+            try check(m > 0 && m <= Limits.tokenMultiplier, "field '\(field)' must be a number in (0, \(Limits.tokenMultiplier)], got \(m)")
+        }
         if let runs {
             try check(widths == nil && multipliers == nil && fitMaxWidth == nil,
                       "give either 'runs' or the grid ('widths', 'multipliers', 'fitMaxWidth'), not both")
-            try check(runs.allSatisfy { $0.width > 0 && $0.multiplier > 0 }, "field 'runs': widths and multipliers must be positive")
+            for (i, r) in runs.enumerated() {
+                try check(Limits.check(r.width, in: 1 ... Limits.width, "runs[\(i)].width"))
+                try checkMultiplier(r.multiplier, "runs[\(i)].multiplier")
+            }
             try check(Set(runs.map { "\($0.width)|\($0.multiplier)" }).count == runs.count, "field 'runs' lists a (width, multiplier) twice")
             try check(runs.contains { !$0.fit }, "field 'runs': nothing is held out (mark some runs fit: false)")
         } else {
             guard let widths, let multipliers, let fitMaxWidth else {
                 throw StudyError.invalidFile(path, "give 'widths', 'multipliers' and 'fitMaxWidth' (a grid), or 'runs' (a list)")
             }
+            for (i, w) in widths.enumerated() { try check(Limits.check(w, in: 1 ... Limits.width, "widths[\(i)]")) }
+            for (i, m) in multipliers.enumerated() { try checkMultiplier(m, "multipliers[\(i)]") }
+            if let m = fitMaxMultiplier { try checkMultiplier(m, "fitMaxMultiplier") }
             try check(Set(widths).count == widths.count && widths.count >= 2, "field 'widths' needs at least two different widths")
-            try check(Set(multipliers).count == multipliers.count && multipliers.allSatisfy { $0 > 0 }, "field 'multipliers' must be distinct and positive")
+            try check(Set(multipliers).count == multipliers.count, "field 'multipliers' must be distinct")
             try check(widths.contains { $0 > fitMaxWidth } || multipliers.count > 1, "nothing is held out: raise the largest width above fitMaxWidth")
         }
         let fitRuns = plannedRuns().filter(\.inFit).count
         try check(fitRuns >= 5, "only \(fitRuns) runs are in the fit (the over-training law has 4 coefficients and needs 5): add fit runs")
-        try check(sequenceLength >= 2 && batchSize >= 1 && layers >= 1, "fields 'sequenceLength', 'batchSize', 'layers' must be positive")
         for w in plannedRuns().map(\.width) { try check(w % (headDim ?? 64) == 0, "width \(w) is not a multiple of headDim \(headDim ?? 64)") }
         try check(FileManager.default.fileExists(atPath: data + "/index.json"),
                   "field 'data': \(data) has no index.json: build it with `nanolm data build --track nano --tokenizer bytes --out \(data)`")

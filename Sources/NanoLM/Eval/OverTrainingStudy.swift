@@ -102,12 +102,17 @@ public final class OverTrainingStudy {
         if let t = spec.tiedEmbeddings { model.tiedEmbeddings = t }
         var config = TrainingConfig(model: model, steps: 1, batchSize: spec.batchSize)
         let n = Double(try model.parameterCounts().scaling)
-        config.steps = max(1, Int((multiplier * n / Double(config.tokensPerStep)).rounded()))
+        let steps = (multiplier * n / Double(config.tokensPerStep)).rounded()   // validated sizes: finite
+        guard steps <= Double(Limits.steps) else {
+            throw StudyError.failed("width \(width) at M = \(multiplier) needs \(steps) steps, above the limit of \(Limits.steps): lower the multiplier")
+        }
+        config.steps = max(1, Int(steps))
         config.warmupSteps = Int(Double(config.steps) * (spec.warmupFraction ?? 0.05))
         config.lossWindow = min(100, config.steps)
         config.checkpointEvery = max(1, config.steps / 4)
         config.seed = spec.seed ?? 0
         config.evalSteps = [config.steps]
+        try config.validate()   // also bounds steps × tokens per step
         return config
     }
 

@@ -19,7 +19,7 @@ public struct RunScorer {
         var options = GeneratedTaskOptions()
         options.itemsPerTask = itemsPerTask
         options.seed = seed
-        tasks = TaskGenerator(options: options).tasks(from: held.documents).tasks
+        tasks = try TaskGenerator(options: options).tasks(from: held.documents).tasks
         guard !tasks.isEmpty else { throw StudyError.failed("\(data.path): its held-out split yields no tasks") }
         codec = held.codec
         vocabularySize = held.index.tokenizer.vocabularySize

@@ -6,8 +6,10 @@ import ScalingLaws
 public typealias ParameterCounts = ScalingLaws.ParameterCounts
 
 extension ModelConfig {
-    /// Parameter counts by part, from the configuration alone.
+    /// Parameter counts by part, from the configuration alone (validated first: sizes within ``Limits``
+    /// keep every product in the counts below Int.max).
     public func parameterCounts() throws -> ParameterCounts {
+        try validate()
         switch architecture {
         case .gpt:
             return .gpt(layers: layers, width: width, vocabulary: vocabularySize, sequenceLength: sequenceLength,

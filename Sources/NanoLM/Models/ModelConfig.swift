@@ -63,13 +63,18 @@ public struct ModelConfig: Codable, Hashable, Sendable {
     /// Checks the numbers fit together; the error names the field.
     public func validate() throws {
         func check(_ ok: Bool, _ message: String) throws { if !ok { throw ModelError.invalidConfiguration(message) } }
-        try check(layers >= 1, "layers must be at least 1, got \(layers)")
-        try check(width >= 1 && headDim >= 1, "width and headDim must be positive")
+        // Sizes within ``Limits`` keep every parameter count and FLOP product below Int.max.
+        try check((1 ... Limits.layers).contains(layers), "layers must be in 1...\(Limits.layers), got \(layers)")
+        try check((1 ... Limits.width).contains(width), "width must be in 1...\(Limits.width), got \(width)")
+        try check((1 ... width).contains(headDim), "headDim must be in 1...width (\(width)), got \(headDim)")
         try check(width % headDim == 0, "width \(width) must be a multiple of headDim \(headDim)")
-        try check(vocabularySize >= 2, "vocabularySize must be at least 2, got \(vocabularySize)")
-        try check(sequenceLength >= 1, "sequenceLength must be positive, got \(sequenceLength)")
-        try check(ffnRatio > 0, "ffnRatio must be positive, got \(ffnRatio)")
+        try check((2 ... Limits.vocabularySize).contains(vocabularySize), "vocabularySize must be in 2...\(Limits.vocabularySize), got \(vocabularySize)")
+        try check((1 ... Limits.sequenceLength).contains(sequenceLength), "sequenceLength must be in 1...\(Limits.sequenceLength), got \(sequenceLength)")
+        try check(ffnRatio > 0 && ffnRatio <= Limits.ffnRatio && ffnWidth >= 1,
+                  "ffnRatio must be in (0, \(Limits.ffnRatio)] with an MLP of at least 1 unit, got \(ffnRatio)")
         try check(dropout >= 0 && dropout < 1, "dropout must be in [0, 1), got \(dropout)")
-        try check(parametrization.baseWidth >= 1, "baseWidth must be positive")
+        try check((1 ... Limits.width).contains(parametrization.baseWidth), "baseWidth must be in 1...\(Limits.width), got \(parametrization.baseWidth)")
+        try check(hyper.initStd >= 0 && hyper.initStd.isFinite && hyper.outputMultiplier.isFinite && hyper.learningRate.isFinite,
+                  "initStd, outputMultiplier and learningRate must be finite (initStd ≥ 0), got \(hyper.initStd), \(hyper.outputMultiplier), \(hyper.learningRate)")
     }
 }

@@ -96,7 +96,9 @@ public final class StudyRunner {
         if spec.data == "synthetic" {
             vocabularySize = spec.vocabularySize ?? 512
         } else {
-            let index = try JSONDecoder().decode(ShardIndex.self, from: Data(contentsOf: URL(fileURLWithPath: spec.data + "/index.json")))
+            // The data once, checksums included: a truncated or damaged shard is an error that names it before
+            // anything trains, not a grid of failed runs.
+            let index = try ShardedData(directory: URL(fileURLWithPath: spec.data), verifyChecksums: true).index
             vocabularySize = (index.tokenizer.vocabularySize + 63) / 64 * 64
         }
     }

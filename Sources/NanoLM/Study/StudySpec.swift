@@ -98,6 +98,9 @@ public struct StudySpec: Codable, Hashable, Sendable {
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
             throw StudyError.invalidFile(path, "cannot read the file (does it exist?)")
         }
+        do { try YAMLGuard.check(text) } catch let rejection as YAMLGuard.Rejection {
+            throw StudyError.invalidFile(path, "\(rejection)")
+        }
         let object: Any?
         do { object = try Yams.load(yaml: text) } catch {
             throw StudyError.invalidFile(path, "not valid YAML or JSON: \(error)")
@@ -141,44 +144,67 @@ public struct StudySpec: Codable, Hashable, Sendable {
         }
     }
 
-    /// Checks the numbers fit together; the error names the field.
+    /// Checks the numbers fit together and lie within ``Limits``, before anything computes with them; the
+    /// error names the field.
     public func validate(path: String = "study") throws {
         func check(_ ok: Bool, _ message: String) throws { if !ok { throw StudyError.invalidFile(path, message) } }
+        func check(_ problem: String?) throws { if let problem { throw StudyError.invalidFile(path, problem) } }
         try check(!name.isEmpty, "field 'name' must not be empty")
         try check(!designs.isEmpty, "field 'designs' must name at least one design")
         try check(Set(designs.map(\.name)).count == designs.count, "field 'designs': design names must be unique")
         for (i, d) in designs.enumerated() {
-            try check(d.layers >= 1, "field 'designs[\(i)].layers' must be at least 1")
+            try check(Limits.check(d.layers, in: 1 ... Limits.layers, "designs[\(i)].layers"))
             try check(d.name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" },
                       "field 'designs[\(i)].name' may use letters, digits, - and _ only (it names directories)")
+            if let h = d.headDim { try check(Limits.check(h, in: 1 ... Limits.width, "designs[\(i)].headDim")) }
+            if let f = d.ffnRatio {
+                try check(f > 0 && f <= Limits.ffnRatio, "field 'designs[\(i)].ffnRatio' must be in (0, \(Limits.ffnRatio)], got \(f)")
+            }
+            if let p = d.dropout { try check(p >= 0 && p < 1, "field 'designs[\(i)].dropout' must be in [0, 1), got \(p)") }
         }
+        if let v = vocabularySize { try check(Limits.check(v, in: 2 ... Limits.vocabularySize, "vocabularySize")) }
         try check(!grid.learningRates.isEmpty, "field 'grid.learningRates' must not be empty")
         try check((grid.learningRates + (grid.initStds ?? []) + (grid.outputMultipliers ?? [])).allSatisfy { $0 > 0 && $0.isFinite },
-                  "field 'grid': every value must be positive")
+                  "field 'grid': every value must be a positive number")
         try check(grid.initStds?.isEmpty != true, "field 'grid.initStds' must not be empty when given")
         try check(grid.outputMultipliers?.isEmpty != true, "field 'grid.outputMultipliers' must not be empty when given")
-        try check(baseWidth >= 1, "field 'baseWidth' must be positive")
+        try check(Limits.check(baseWidth, in: 1 ... Limits.width, "baseWidth"))
+        try check(Limits.check(targetWidth, in: 1 ... Limits.width, "targetWidth"))
+        for (i, w) in proxyWidths.enumerated() { try check(Limits.check(w, in: 1 ... Limits.width, "proxyWidths[\(i)]")) }
+        for (i, w) in (options?.transferCheckWidths ?? []).enumerated() {
+            try check(Limits.check(w, in: 1 ... Limits.width, "options.transferCheckWidths[\(i)]"))
+        }
         let headDims = Set(designs.map { $0.headDim ?? 64 })
         try check(proxyWidths.count >= 4, "field 'proxyWidths' needs at least 4 widths (a fit of a·C^b + c with standard errors)")
         try check(proxyWidths.allSatisfy { $0 >= baseWidth },
                   "field 'proxyWidths': every proxy must be at least the base width \(baseWidth), got \(proxyWidths)")
         try check(Set(proxyWidths).count == proxyWidths.count, "field 'proxyWidths' has duplicates")
-        try check((options?.transferCheckWidths ?? []).allSatisfy { $0 > baseWidth && !proxyWidths.isEmpty },
-                  "field 'options.transferCheckWidths' must be above the base width \(baseWidth)")
+        try check((options?.transferCheckWidths ?? []).allSatisfy { $0 > baseWidth },
+                  "field 'options.transferCheckWidths' must be above the base width \(baseWidth) (the grid runs at the base width anyway)")
         try check(targetWidth > proxyWidths.max()!, "field 'targetWidth' (\(targetWidth)) must be above every proxy width")
         for w in [baseWidth, targetWidth] + proxyWidths + (options?.transferCheckWidths ?? []) { for h in headDims {
             try check(w % h == 0, "width \(w) is not a multiple of the head size \(h) (heads = width / headDim)")
         } }
-        try check(budget.steps >= 1, "field 'budget.steps' must be at least 1")
-        try check(budget.batchSize >= 1, "field 'budget.batchSize' must be at least 1")
-        try check(budget.sequenceLength >= 2, "field 'budget.sequenceLength' must be at least 2")
+        try check(Limits.check(budget.steps, in: 1 ... Limits.steps, "budget.steps"))
+        try check(Limits.check(budget.batchSize, in: 1 ... Limits.batchSize, "budget.batchSize"))
+        try check(Limits.check(budget.sequenceLength, in: 2 ... Limits.sequenceLength, "budget.sequenceLength"))
+        let microBatch = budget.batchSize * budget.sequenceLength
+        try check(microBatch <= Limits.tokensPerMicroBatch,
+                  "fields 'budget.batchSize' × 'budget.sequenceLength' make \(microBatch) tokens per batch, above the limit of \(Limits.tokensPerMicroBatch)")
+        let (tokens, overflow) = microBatch.multipliedReportingOverflow(by: budget.steps)
+        try check(!overflow && tokens <= Limits.totalTokens,
+                  "field 'budget.steps': \(budget.steps) steps of \(microBatch) tokens exceed the limit of \(Limits.totalTokens) tokens per run")
         try check((0...budget.steps).contains(budget.warmupSteps ?? 0), "field 'budget.warmupSteps' must be in 0...steps")
-        if let t = options?.basinTolerance { try check(t >= 0, "field 'options.basinTolerance' must not be negative") }
+        if let n = budget.lossWindow { try check(Limits.check(n, in: 1 ... Limits.steps, "budget.lossWindow")) }
+        if let n = budget.checkpointEvery { try check(Limits.check(n, in: 0 ... Limits.steps, "budget.checkpointEvery")) }
+        if let wd = budget.weightDecay { try check(Limits.check(wd, in: 0 ... 1e6, "budget.weightDecay")) }
+        if let t = options?.basinTolerance { try check(Limits.check(t, in: 0 ... 1e6, "options.basinTolerance")) }
+        if let n = options?.backtest { try check(Limits.check(n, in: 0 ... proxyWidths.count, "options.backtest")) }
         if let n = options?.evaluate {
-            try check(n >= 1, "field 'options.evaluate' must be a positive number of items per task, got \(n)")
+            try check(Limits.check(n, in: 1 ... Limits.itemsPerTask, "options.evaluate"))
             try check(data != "synthetic", "field 'options.evaluate' needs token data with a held-out split, not 'synthetic'")
         }
-        if let l = options?.level { try check(l > 0 && l < 1, "field 'options.level' must be in (0, 1)") }
+        if let l = options?.level { try check(l > 0 && l < 1, "field 'options.level' must be in (0, 1), got \(l)") }
         try check(data == "synthetic" || FileManager.default.fileExists(atPath: data + "/index.json"),
                   "field 'data': \(data) has no index.json: build it with `nanolm data build --track nano --tokenizer bytes --out \(data)`")
     }

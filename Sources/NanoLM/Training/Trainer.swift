@@ -89,7 +89,7 @@ public final class Trainer {
             for p in model.parameters { try p.value.zeroGrad() }
 
             state.step += 1
-            state.tokens += config.tokensPerStep
+            state.tokens = try checkedTokens(state.tokens, plus: config.tokensPerStep)
             state.recentLosses.append(loss)
             if state.recentLosses.count > config.lossWindow { state.recentLosses.removeFirst() }
             state.elapsed = elapsedBefore + Date().timeIntervalSince(started)
@@ -176,11 +176,21 @@ public final class Trainer {
         guard let rng = contents.tensors["rng.global"], let json = contents.metadata["nanolm.state"],
               let loaded = try? JSONDecoder().decode(LoopState.self, from: Data(json.utf8))
         else { throw SafeTensorsError(file: checkpointURL.path, problem: "not a nanolm checkpoint (no loop state or RNG state)") }
+        guard (0 ... config.steps).contains(loaded.step), (0 ... Limits.totalTokens).contains(loaded.tokens) else {
+            throw SafeTensorsError(file: checkpointURL.path, problem: "loop state step \(loaded.step), tokens \(loaded.tokens) lie outside 0...\(config.steps) steps and 0...\(Limits.totalTokens) tokens: not this run's checkpoint (delete it to start over)")
+        }
         try Torch.setGlobalGeneratorState(rng)
         state = loaded
         state.tokensAtResume = state.tokens
         return true
     }
+}
+
+/// `tokens + more`, or an error when the sum overflows (a checkpoint's count is only bounded, not trusted).
+func checkedTokens(_ tokens: Int, plus more: Int) throws -> Int {
+    let (sum, overflow) = tokens.addingReportingOverflow(more)
+    guard !overflow else { throw ModelError.invalidConfiguration("the token count \(tokens) + \(more) overflows") }
+    return sum
 }
 
 /// What the loop carries from step to step (saved in the checkpoint).
@@ -229,7 +239,8 @@ public struct TrainingProgress: Sendable {
     public var elapsed: TimeInterval
 }
 
-/// SIGINT / SIGTERM ask the loop to checkpoint and stop after the current step.
+/// SIGINT / SIGTERM ask the loop to checkpoint and stop after the current step; a second one stops the
+/// process at once (a step that never ends must not make the process unkillable but by SIGKILL).
 enum StopRequest {
     nonisolated(unsafe) static var isRequested = false
     nonisolated(unsafe) static var installed = false
@@ -237,8 +248,12 @@ enum StopRequest {
     static func install() {
         guard !installed else { return }
         installed = true
-        signal(SIGINT) { _ in StopRequest.isRequested = true }
-        signal(SIGTERM) { _ in StopRequest.isRequested = true }
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig) { sig in
+                if StopRequest.isRequested { _exit(128 + sig) }
+                StopRequest.isRequested = true
+            }
+        }
     }
 }
 

@@ -46,6 +46,18 @@ public struct TrainingConfig: Codable, Hashable, Sendable {
         self.batchSize = batchSize
     }
 
+    /// Reads a TrainingConfig JSON file (a run's config.json); errors name the file and the field. Not
+    /// validated: `nanolm train` validates after its flags override the file's values.
+    public static func load(_ url: URL) throws -> TrainingConfig {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw ModelError.invalidConfiguration("\(url.path): cannot read a training config: \(error.localizedDescription)")
+        }
+        do { return try JSONDecoder().decode(TrainingConfig.self, from: data) } catch let error as DecodingError {
+            throw ModelError.invalidConfiguration("\(url.path): not a training config: \(describe(error))")
+        }
+    }
+
     /// The learning-rate schedule for the base (μTransferable) learning rate.
     public var schedule: Schedule {
         Schedule(decay: decay, peak: model.hyper.learningRate, warmupSteps: warmupSteps, totalSteps: steps,
@@ -59,9 +71,20 @@ public struct TrainingConfig: Codable, Hashable, Sendable {
     public func validate() throws {
         func check(_ ok: Bool, _ message: String) throws { if !ok { throw ModelError.invalidConfiguration(message) } }
         try model.validate()
-        try check(steps >= 1, "steps must be at least 1, got \(steps)")
-        try check(batchSize >= 1, "batchSize must be at least 1, got \(batchSize)")
-        try check(gradientAccumulation >= 1, "gradientAccumulation must be at least 1, got \(gradientAccumulation)")
+        try check((1 ... Limits.steps).contains(steps), "steps must be in 1...\(Limits.steps), got \(steps)")
+        try check((1 ... Limits.batchSize).contains(batchSize), "batchSize must be in 1...\(Limits.batchSize), got \(batchSize)")
+        try check((1 ... Limits.batchSize).contains(gradientAccumulation),
+                  "gradientAccumulation must be in 1...\(Limits.batchSize), got \(gradientAccumulation)")
+        try check(batchSize * model.sequenceLength <= Limits.tokensPerMicroBatch,
+                  "batchSize × sequenceLength is \(batchSize * model.sequenceLength) tokens per micro-batch, above the limit of \(Limits.tokensPerMicroBatch): use a smaller batch with gradient accumulation (--accumulate)")
+        let (tokens, overflow) = tokensPerStep.multipliedReportingOverflow(by: steps)
+        try check(!overflow && tokens <= Limits.totalTokens,
+                  "steps × tokens per step (\(steps) × \(tokensPerStep)) exceeds \(Limits.totalTokens) tokens: train fewer steps or smaller batches")
+        try check(evalBatches >= 1 && evalBatches <= Limits.batchSize, "evalBatches must be in 1...\(Limits.batchSize), got \(evalBatches)")
+        try check(checkpointEvery >= 0, "checkpointEvery must not be negative, got \(checkpointEvery)")
+        try check(threads.map { (1 ... 4096).contains($0) } ?? true, "threads must be in 1...4096, got \(threads ?? 0)")
+        try check(clipNorm >= 0 && clipNorm.isFinite && finalLearningRate >= 0 && finalLearningRate.isFinite,
+                  "clipNorm and finalLearningRate must be finite and not negative, got \(clipNorm) and \(finalLearningRate)")
         try check(warmupSteps >= 0 && warmupSteps <= steps, "warmupSteps must be in 0...steps, got \(warmupSteps)")
         try check(lossWindow >= 1, "lossWindow must be at least 1, got \(lossWindow)")
         try check(recordSteps.allSatisfy { (1 ... steps).contains($0) }, "recordSteps must lie in 1...\(steps), got \(recordSteps)")

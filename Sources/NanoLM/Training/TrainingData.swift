@@ -26,7 +26,8 @@ public func openTrainingData(_ spec: String, config: TrainingConfig) throws -> a
                                              inputLength: model.sequenceLength, seed: config.dataSeed, special: special)
         }
     }
-    let data = try ShardedData(directory: URL(fileURLWithPath: spec))
+    // Checksums first: a shard zeroed or overwritten in place (right size, wrong tokens) must not train.
+    let data = try ShardedData(directory: URL(fileURLWithPath: spec), verifyChecksums: true)
     guard data.index.tokenizer.vocabularySize <= model.vocabularySize else {
         throw ModelError.invalidConfiguration(
             "\(spec) was tokenized with a vocabulary of \(data.index.tokenizer.vocabularySize); the model's vocabularySize is \(model.vocabularySize): set it at least that large")
