@@ -11,6 +11,8 @@ public protocol LeastSquaresLaw {
     var covariance: [[Double]] { get }
     /// Number of points fitted.
     var n: Int { get }
+    /// Coefficients estimated (not held at a bound): the p of the t interval's n − p degrees of freedom.
+    var freeCoefficientCount: Int { get }
     /// The law's value at `x`.
     func value(at x: Input) -> Double
     /// ∂value/∂coefficients at `x`.
@@ -18,21 +20,35 @@ public protocol LeastSquaresLaw {
 }
 
 extension LeastSquaresLaw {
-    /// sqrt(diag(pcov)).
-    public var standardDeviations: [Double] { covariance.indices.map { max(covariance[$0][$0], 0).squareRoot() } }
+    public var freeCoefficientCount: Int { coefficients.count }
 
-    /// Standard error of the fitted curve at `x`: sqrt(g·pcov·gᵀ), g = ∂value/∂coefficients.
+    /// Why this law's numbers cannot be used (a damaged saved fit: a covariance that is not p×p, a number
+    /// that is not finite), or nil.
+    public var shapeProblem: String? {
+        let p = coefficients.count
+        if !coefficients.allSatisfy(\.isFinite) { return "the coefficients are not all finite" }
+        if covariance.count != p || !covariance.allSatisfy({ $0.count == p }) { return "the covariance is not \(p)×\(p)" }
+        if !covariance.joined().allSatisfy(\.isFinite) { return "the covariance is not finite" }
+        return n >= 1 ? nil : "n = \(n) points"
+    }
+
+    /// sqrt(diag(pcov)).
+    public var standardDeviations: [Double] { covariance.indices.map { $0 < covariance[$0].count ? max(covariance[$0][$0], 0).squareRoot() : .nan } }
+
+    /// Standard error of the fitted curve at `x`: sqrt(g·pcov·gᵀ), g = ∂value/∂coefficients. NaN when the
+    /// covariance is not p×p (a damaged saved fit; decoding checks it, this keeps it from trapping).
     public func standardError(at x: Input) -> Double {
         let g = gradient(at: x)
+        guard covariance.count == g.count, covariance.allSatisfy({ $0.count == g.count }) else { return .nan }
         var v = 0.0
         for i in g.indices { for j in g.indices { v += g[i] * covariance[i][j] * g[j] } }
         return max(v, 0).squareRoot()
     }
 
-    /// Delta-method interval of the fitted curve at `x`, with Student's t quantile on n − p degrees of freedom
-    /// (small n widens it). The uncertainty of the curve, not of a new noisy measurement.
+    /// Delta-method interval of the fitted curve at `x`, with Student's t quantile on n − p degrees of freedom,
+    /// p the free coefficients (small n widens it). The uncertainty of the curve, not of a new noisy measurement.
     public func interval(at x: Input, level: Double = 0.95) -> (lower: Double, upper: Double) {
-        let t = Distributions.studentQuantile((1 + level) / 2, dof: Double(max(n - coefficients.count, 1)))
+        let t = Distributions.studentQuantile((1 + level) / 2, dof: Double(max(n - freeCoefficientCount, 1)))
         let mid = value(at: x), half = t * standardError(at: x)
         return (mid - half, mid + half)
     }

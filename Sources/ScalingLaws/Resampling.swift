@@ -37,20 +37,43 @@ public func backtest<Fit>(count: Int, holdOutLargest k: Int, size: (Int) -> Doub
     }
 }
 
+/// How a bootstrap draws its resamples.
+public enum BootstrapMethod: String, Codable, Sendable, CaseIterable {
+    /// The fitted curve plus the fit's residuals drawn with replacement, at the same sizes (a fixed design).
+    case residuals
+    /// (size, loss) points drawn with replacement.
+    case pairs
+}
+
 /// Percentile bootstrap of some quantities of a fit (coefficients, predictions).
 public struct BootstrapSummary: Sendable, Equatable {
-    /// Per quantity: the (1 − level)/2 and (1 + level)/2 percentiles, and the standard deviation.
+    /// Per quantity: the (1 − level)/2 and (1 + level)/2 percentiles, and the standard deviation; all empty
+    /// when the bootstrap is unavailable (`unavailable` says why).
     public var lower: [Double]
     public var upper: [Double]
     public var standardDeviations: [Double]
     /// Resamples whose refit succeeded, and those that failed (too few distinct points, or a degenerate fit).
     public var used: Int
     public var failed: Int
+    /// Why there is no interval: too many refits failed to bound the percentiles whatever their values.
+    public var unavailable: String?
+
+    public var isAvailable: Bool { unavailable == nil }
+
+    static func unavailable(resamples: Int, reason: String) -> BootstrapSummary {
+        BootstrapSummary(lower: [], upper: [], standardDeviations: [], used: 0, failed: resamples, unavailable: reason)
+    }
 }
 
 /// Resamples the points with replacement (SplitMix64 from `seed`), refits, and summarises `quantities` of
 /// every refit. The resamples are drawn in order before any fit, and the refits run in parallel into fixed
 /// slots, so the result is the same for a seed whatever the thread timing.
+///
+/// A resample whose refit fails still counts: its quantities are unknown, so the percentiles are taken over
+/// all resamples with the failed ones placed wherever they widen the interval most (below the lower
+/// percentile and above the upper). When more than the tail's share failed, no such bound exists and the
+/// summary is unavailable. Dropping failed resamples instead (what this did before) collapsed the interval
+/// onto the point with 4 points: only the resamples that repeat the input survive (issue 16).
 ///
 /// - Parameters:
 ///   - minimumDistinct: a resample with fewer distinct points is counted as failed, not fitted.
@@ -58,9 +81,12 @@ public struct BootstrapSummary: Sendable, Equatable {
 ///   - quantities: what to summarise from a fit (finite values only; a non-finite one counts as failed).
 public func bootstrap<Fit>(count: Int, resamples: Int, level: Double = 0.95, seed: UInt64 = 0, minimumDistinct: Int,
                            fit: ([Int]) throws -> Fit, quantities: (Fit) -> [Double]) -> BootstrapSummary {
+    guard count > 0, resamples > 1 else {
+        return .unavailable(resamples: resamples, reason: "a bootstrap needs points and at least 2 resamples")
+    }
     var rng = SplitMix64(seed: seed)
     let draws = (0..<resamples).map { _ in (0..<count).map { _ in Int(rng.next() % UInt64(count)) } }
-    let slots = UnsafeMutableBufferPointer<[Double]?>.allocate(capacity: max(resamples, 1))
+    let slots = UnsafeMutableBufferPointer<[Double]?>.allocate(capacity: resamples)
     slots.initialize(repeating: nil)
     defer { slots.deallocate() }
     withoutActuallyEscaping(fit) { fit in
@@ -72,16 +98,23 @@ public func bootstrap<Fit>(count: Int, resamples: Int, level: Double = 0.95, see
             }
         }
     }
-    let samples = slots.prefix(resamples).compactMap { $0 }
-    let width = samples.first?.count ?? 0
-    var summary = BootstrapSummary(lower: [], upper: [], standardDeviations: [], used: samples.count, failed: resamples - samples.count)
+    let samples = slots.compactMap { $0 }
+    let failed = resamples - samples.count
+    // Percentile positions among all resamples; failed ones sit below the lower and above the upper.
+    let lowerRank = Int(((1 - level) / 2 * Double(resamples - 1)).rounded())
+    let upperRank = Int(((1 + level) / 2 * Double(resamples - 1)).rounded())
+    guard failed <= lowerRank, upperRank < samples.count, let width = samples.first?.count else {
+        return BootstrapSummary(lower: [], upper: [], standardDeviations: [], used: samples.count, failed: failed, unavailable:
+            "\(failed) of \(resamples) refits failed, more than the \(lowerRank) a \(Int((level * 100).rounded()))% interval can leave out; "
+            + "use the delta-method interval, or more points")
+    }
+    var summary = BootstrapSummary(lower: [], upper: [], standardDeviations: [], used: samples.count, failed: failed, unavailable: nil)
     for j in 0..<width {
         let values = samples.map { $0[j] }.sorted()
-        func q(_ p: Double) -> Double { values[min(values.count - 1, max(0, Int((p * Double(values.count - 1)).rounded())))] }
         let mean = values.reduce(0, +) / Double(values.count)
-        let variance = values.count > 1 ? values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1) : .nan
-        summary.lower.append(q((1 - level) / 2))
-        summary.upper.append(q((1 + level) / 2))
+        let variance = values.count > 1 ? values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1) : 0
+        summary.lower.append(values[lowerRank - failed])
+        summary.upper.append(values[upperRank])
         summary.standardDeviations.append(variance.squareRoot())
     }
     return summary

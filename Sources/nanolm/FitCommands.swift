@@ -22,13 +22,20 @@ struct Fit: ParsableCommand {
 
             Intervals: mu, overtrain and downstream give the delta-method interval from curve_fit's \
             covariance with Student's t on n − p degrees of freedom; chinchilla (a Huber fit, no \
-            covariance) has intervals and standard errors only from --bootstrap. --bootstrap N adds \
-            percentile intervals from N seeded resamples for every law. --holdout-largest K fits \
-            without the K largest points and predicts them: largest C (mu), largest 6ND (chinchilla, \
-            overtrain), lowest loss (downstream).
+            covariance) has intervals and standard errors only from --bootstrap. mu keeps c ≥ 0: when \
+            c ends at 0 it is fixed there, not estimated ("c at its bound 0: fitted as a·C^b"), and the \
+            covariance and p are those of a and b. --bootstrap N adds percentile intervals from N seeded \
+            resamples for every law (mu: residuals by default, --resample pairs for points); refits \
+            that fail count against the interval, which is reported unavailable when too many fail. An \
+            interval that reaches below 0 is flagged: the points do not determine the loss there. \
+            --holdout-largest K fits without the K largest points and predicts them: largest C (mu), \
+            largest 6ND (chinchilla, overtrain), lowest loss (downstream); mu reports it even when the \
+            fit on all points is refused.
 
-            --json prints law, coefficients, stderr, n, rmse, predictions (loss, lower, upper; for \
-            downstream loss is the input and err the prediction) and backtest. Example:
+            --json prints law, coefficients, fixed (coefficients held at a bound, no stderr), stderr, n, \
+            rmse, predictions (loss, lower, upper; for downstream loss is the input and err the \
+            prediction), backtest, bootstrap, warnings, and fitError when the fit on all points was \
+            refused. Example:
 
               nanolm fit --law mu --input proxies.csv --predict 26.185e9 --holdout-largest 1
             """)
@@ -39,6 +46,8 @@ struct Fit: ParsableCommand {
     @Option(name: .customLong("holdout-largest"), help: "Backtest: fit without the K largest points and predict them.") var holdout = 0
     @Option(help: "Bootstrap resamples for percentile intervals (0: none).") var bootstrap = 0
     @Option(help: "Seed of the bootstrap's resampling.") var seed: UInt64 = 0
+    @Option(help: "mu only: what --bootstrap resamples: residuals (the fitted curve plus resampled residuals, at the same sizes) or pairs (points).")
+    var resample: BootstrapMethod = .residuals
     @Option(help: "Interval level.") var level = 0.95
     @Option(help: "mu only: a column of per-point standard deviations (curve_fit's sigma, absolute_sigma=False).") var sigma: String?
     @Option(help: "Write the fit as JSON, for `nanolm predict`.") var save: String?
@@ -92,8 +101,8 @@ struct Fit: ParsableCommand {
               boot: BootstrapSummary?, coefficientCount: Int) -> [FitRow] {
         inputs.indices.map { i in
             var v: [(String, Double?)] = [(predicted, values[i])]
-            let bl = boot.flatMap { $0.used > 0 ? $0.lower[coefficientCount + i] : nil }
-            let bu = boot.flatMap { $0.used > 0 ? $0.upper[coefficientCount + i] : nil }
+            let bl = boot.flatMap { $0.isAvailable ? $0.lower[coefficientCount + i] : nil }
+            let bu = boot.flatMap { $0.isAvailable ? $0.upper[coefficientCount + i] : nil }
             v += [("lower", delta?[i].lower ?? bl), ("upper", delta?[i].upper ?? bu)]
             if boot != nil { v += [("bootstrapLower", bl), ("bootstrapUpper", bu)] }
             return FitRow(inputs: inputs[i], values: v)
@@ -105,8 +114,20 @@ struct Fit: ParsableCommand {
         points.map { FitRow(inputs: inputs($0.index), values: [("actual", $0.actual), ("predicted", $0.predicted), ("relativeError", $0.relativeError)]) }
     }
 
-    func bootstrapInfo(_ b: BootstrapSummary?) -> FitReport.BootstrapInfo? {
-        b.map { .init(resamples: bootstrap, used: $0.used, failed: $0.failed, seed: seed) }
+    func bootstrapInfo(_ b: BootstrapSummary?, method: BootstrapMethod = .pairs) -> FitReport.BootstrapInfo? {
+        b.map { .init(resamples: bootstrap, used: $0.used, failed: $0.failed, seed: seed, method: method, unavailable: $0.unavailable) }
+    }
+
+    func bootstrapWarnings(_ b: BootstrapSummary?) -> [String] { b?.unavailable.map { ["bootstrap unavailable: \($0)"] } ?? [] }
+
+    /// Warnings for intervals of a loss that reach below 0.
+    func lossCaveats(_ rows: [FitRow]) -> [String] {
+        rows.flatMap { r in
+            [("lower", "upper"), ("bootstrapLower", "bootstrapUpper")].compactMap { lo, hi -> String? in
+                guard let l = r[lo], let u = r[hi], let why = MuScalingFit.caveat(lower: l, upper: u) else { return nil }
+                return "\(r.inputText)\(lo == "lower" ? "" : " (bootstrap)"): \(why)"
+            }
+        }
     }
 }
 
@@ -122,20 +143,35 @@ extension Fit {
             print(String(format: "{\"seconds_per_fit\": %.9f, \"fits\": %d, \"points\": %d}", Date().timeIntervalSince(start) / Double(benchmark), benchmark, sizes.count))
             return nil
         }
+        let title = "μScaling L = a·C^b + c (C in raw parameters\(sigma.map { "; weighted by sigma column \($0)" } ?? ""))"
+        let backtestRows = { (held: [BacktestPoint]) in
+            held.map { FitRow(inputs: [("params", $0.parameters)], values: [("actual", $0.actual), ("predicted", $0.predicted), ("relativeError", $0.relativeError)]) }
+        }
+        // A backtest fits the kept points only: report it even when the fit on all of them is refused.
+        if holdout > 0, case let .failure(error) = Result(catching: { try fitMuScaling(parameters: sizes, losses: losses, sigma: sd) }) {
+            let held = try fitting { try backtestMuScaling(parameters: sizes, losses: losses, sigma: sd, holdOutLargest: holdout) }
+            let report = FitReport(law: "mu", title: title, coefficients: [:], stderr: [:], n: sizes.count, rmse: nil, interval: "none",
+                                   predictions: [], backtest: backtestRows(held), bootstrap: nil, extra: [:], fitError: error.localizedDescription)
+            if json { print(try encodeJSON(report)) } else { report.printTable(input: input) }
+            throw fail("\(input): \(error.localizedDescription) (the backtest above fitted the kept points only)")
+        }
         let (fit, held, boot) = try fitAll(
             fit: { try fitMuScaling(parameters: sizes, losses: losses, sigma: sd) },
             backtest: { try backtestMuScaling(parameters: sizes, losses: losses, sigma: sd, holdOutLargest: holdout) },
-            bootstrap: { _ in bootstrapMuScaling(parameters: sizes, losses: losses, sigma: sd, at: targets, resamples: bootstrap, level: level, seed: seed) })
-        let sds = fit.standardDeviations
+            bootstrap: { _ in bootstrapMuScaling(parameters: sizes, losses: losses, sigma: sd, at: targets, resamples: bootstrap, level: level,
+                                                 seed: seed, method: resample) })
+        // A coefficient at its bound is fixed there: it has no standard deviation to print.
+        var stderr = ["a": fit.standardDeviations[0], "b": fit.standardDeviations[1], "a_per_billion": fit.aStandardDeviation(perUnit: 1e9)]
+        stderr["c"] = fit.standardDeviation(of: 2)
+        let predictions = rows(targets.map { [("params", $0)] }, predicted: "loss", values: targets.map(fit.loss(at:)),
+                               delta: targets.map { fit.interval(at: $0, level: level) }, boot: boot, coefficientCount: 3)
         return FitReport(
-            law: "mu", title: "μScaling L = a·C^b + c (C in raw parameters\(sigma.map { "; weighted by sigma column \($0)" } ?? ""))",
-            coefficients: ["a": fit.a, "b": fit.b, "c": fit.c, "a_per_billion": fit.a(perUnit: 1e9)],
-            stderr: ["a": sds[0], "b": sds[1], "c": sds[2], "a_per_billion": fit.aStandardDeviation(perUnit: 1e9)],
-            n: fit.n, rmse: fit.rmse, interval: "delta method, t on n − 3",
-            predictions: rows(targets.map { [("params", $0)] }, predicted: "loss", values: targets.map(fit.loss(at:)),
-                              delta: targets.map { fit.interval(at: $0, level: level) }, boot: boot, coefficientCount: 3),
-            backtest: held.map { FitRow(inputs: [("params", $0.parameters)], values: [("actual", $0.actual), ("predicted", $0.predicted), ("relativeError", $0.relativeError)]) },
-            bootstrap: bootstrapInfo(boot), extra: [:])
+            law: "mu", title: fit.cAtBound ? title + "; c at its bound 0: fitted as a·C^b" : title,
+            coefficients: ["a": fit.a, "b": fit.b, "a_per_billion": fit.a(perUnit: 1e9)].merging(fit.cAtBound ? [:] : ["c": fit.c]) { $1 },
+            stderr: stderr, n: fit.n, rmse: fit.rmse,
+            interval: "delta method, t on n − \(fit.freeCoefficientCount)" + (fit.cAtBound ? " (c fixed: the covariance of a and b)" : ""),
+            predictions: predictions, backtest: backtestRows(held), bootstrap: bootstrapInfo(boot, method: resample), extra: [:],
+            fixed: fit.cAtBound ? ["c": fit.c] : [:], warnings: lossCaveats(predictions) + bootstrapWarnings(boot))
     }
 
     /// Chinchilla's Approach 3: no covariance, so standard errors and intervals come from the bootstrap.
@@ -147,7 +183,7 @@ extension Fit {
             backtest: { try backtestChinchilla(parameters: c[0], tokens: c[1], losses: c[2], holdOutLargest: holdout) },
             bootstrap: { bootstrapChinchilla(parameters: c[0], tokens: c[1], losses: c[2], fit: $0, at: targets, resamples: bootstrap, level: level, seed: seed) })
         let names = ["E", "A", "B", "alpha", "beta"]
-        let stderr = boot.map { b in b.used > 1 ? Dictionary(uniqueKeysWithValues: zip(names, b.standardDeviations)) : [:] } ?? [:]
+        let stderr = boot.map { b in b.isAvailable ? Dictionary(uniqueKeysWithValues: zip(names, b.standardDeviations)) : [:] } ?? [:]
         return FitReport(
             law: "chinchilla", title: "Chinchilla L = E + A/N^α + B/D^β (Huber δ 1e-3 on log L, L-BFGS, \(chinchillaStarts().count) starts, \(fit.starts) converged)",
             coefficients: Dictionary(uniqueKeysWithValues: zip(names, fit.coefficients)), stderr: stderr,
@@ -156,7 +192,7 @@ extension Fit {
             predictions: rows(targets.map { [("N", $0.0), ("D", $0.1)] }, predicted: "loss", values: targets.map { fit.loss(parameters: $0.0, tokens: $0.1) },
                               delta: nil, boot: boot, coefficientCount: 5),
             backtest: backtestRows(held) { [("N", c[0][$0]), ("D", c[1][$0])] },
-            bootstrap: bootstrapInfo(boot), extra: ["objective": fit.objective])
+            bootstrap: bootstrapInfo(boot), extra: ["objective": fit.objective], warnings: bootstrapWarnings(boot))
     }
 
     /// Gadre et al.'s over-training law L(C, M).
@@ -177,7 +213,7 @@ extension Fit {
                               values: targets.map { fit.loss(parameters: $0.0, tokens: $0.1) },
                               delta: targets.map { fit.interval(at: $0, level: level) }, boot: boot, coefficientCount: 4),
             backtest: backtestRows(held) { [("N", c[0][$0]), ("D", c[1][$0])] },
-            bootstrap: bootstrapInfo(boot), extra: ["residualStandardError": fit.residualStandardError])
+            bootstrap: bootstrapInfo(boot), extra: ["residualStandardError": fit.residualStandardError], warnings: bootstrapWarnings(boot))
     }
 
     /// Downstream error Err(L).
@@ -197,13 +233,15 @@ extension Fit {
             predictions: rows(targets.map { [("loss", $0)] }, predicted: "err", values: targets.map(fit.error(atLoss:)),
                               delta: targets.map { fit.interval(at: $0, level: level) }, boot: boot, coefficientCount: 3),
             backtest: backtestRows(held) { [("loss", c[0][$0])] },
-            bootstrap: bootstrapInfo(boot), extra: [:])
+            bootstrap: bootstrapInfo(boot), extra: [:], warnings: bootstrapWarnings(boot))
     }
 
     func rmse(_ actual: [Double], _ predicted: [Double]) -> Double {
         (zip(actual, predicted).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } / Double(actual.count)).squareRoot()
     }
 }
+
+extension BootstrapMethod: ExpressibleByArgument {}
 
 /// Prints `error: message` to standard error and returns the failure exit code to throw (no usage text:
 /// the input is wrong, not the command line).
@@ -214,14 +252,20 @@ func fail(_ message: String) -> ExitCode {
 
 /// What `nanolm fit` prints, the same for every law (`--json` encodes it).
 struct FitReport: Encodable {
-    struct BootstrapInfo: Encodable { var resamples: Int; var used: Int; var failed: Int; var seed: UInt64 }
+    struct BootstrapInfo: Encodable {
+        var resamples: Int; var used: Int; var failed: Int; var seed: UInt64
+        var method: BootstrapMethod
+        /// Why there is no bootstrap interval (too many refits failed), or nil.
+        var unavailable: String?
+    }
     var law: String
     var title: String
     var coefficients: [String: Double]
-    /// Standard deviations of the coefficients (empty for chinchilla without --bootstrap).
+    /// Standard deviations of the coefficients (empty for chinchilla without --bootstrap); none for a fixed one.
     var stderr: [String: Double]
     var n: Int
-    var rmse: Double
+    /// nil when the fit on all points was refused (`fitError`).
+    var rmse: Double?
     /// How `lower` and `upper` of the predictions were made.
     var interval: String
     var predictions: [FitRow]
@@ -229,13 +273,23 @@ struct FitReport: Encodable {
     var bootstrap: BootstrapInfo?
     /// Law-specific numbers (chinchilla: the Huber objective; overtrain: the residual standard error).
     var extra: [String: Double]
+    /// Coefficients held at a bound (mu: c at 0): not estimated, so no stderr.
+    var fixed: [String: Double] = [:]
+    /// What the numbers above should not be read as (an interval below 0, an unavailable bootstrap).
+    var warnings: [String] = []
+    /// Why the fit on all points was refused (the backtest, fitted on the kept points, is still reported).
+    var fitError: String? = nil
 
     func printTable(input: String) {
         print("\(title) on \(n) points from \(input)")
+        if let fitError { print("  fit on all points refused: \(fitError)") }
         for (k, v) in coefficients.sorted(by: { $0.key < $1.key }) {
             print("  " + k.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: "%12.6g", v) + (stderr[k].map { String(format: " ± %.3g", $0) } ?? ""))
         }
-        print(String(format: "  rmse %.3g", rmse) + extra.sorted { $0.key < $1.key }.map { String(format: ", %@ %.4g", $0.key, $0.value) }.joined())
+        for (k, v) in fixed.sorted(by: { $0.key < $1.key }) {
+            print("  " + k.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: "%12.6g", v) + " (at its bound: fixed, not estimated)")
+        }
+        if let rmse { print(String(format: "  rmse %.3g", rmse) + extra.sorted { $0.key < $1.key }.map { String(format: ", %@ %.4g", $0.key, $0.value) }.joined()) }
         for r in backtest {
             print("  backtest \(r.inputText): " + String(format: "predicted %.4f, actual %.4f (%+.2f%%)", r["predicted"]!, r["actual"]!, 100 * r["relativeError"]!))
         }
@@ -247,7 +301,10 @@ struct FitReport: Encodable {
             if let lo = r["bootstrapLower"], let hi = r["bootstrapUpper"] { line += String(format: "  bootstrap [%.4f, %.4f]", lo, hi) }
             print(line)
         }
-        if let b = bootstrap { print("  bootstrap: \(b.used) of \(b.resamples) resamples refitted (\(b.failed) failed), seed \(b.seed)") }
+        if let b = bootstrap {
+            print("  bootstrap (\(b.method.rawValue)): \(b.used) of \(b.resamples) resamples refitted (\(b.failed) failed), seed \(b.seed)")
+        }
+        for w in warnings { print("  warning: \(w)") }
     }
 }
 
@@ -293,21 +350,23 @@ struct Predict: ParsableCommand {
     func run() throws {
         guard level > 0 && level < 1 else { throw ValidationError("--level must be between 0 and 1, got \(level)") }
         guard let data = FileManager.default.contents(atPath: fit) else { throw ValidationError("\(fit): cannot read the file") }
-        let decoder = JSONDecoder()
         let rows: [FitRow]
-        if let f = try? decoder.decode(MuScalingFit.self, from: data) {
+        var notes: [String] = []
+        if let f = try decodeFit(MuScalingFit.self, data) {
+            if f.cAtBound { notes.append("c at its bound 0: fitted as a·C^b (t on n − 2)") }
             rows = try points.map { try parsePositive($0, "a parameter count") }.map { c in
                 row([("params", c)], "loss", f.loss(at: c), f.interval(at: c, level: level))
             }
-        } else if let f = try? decoder.decode(OverTrainingFit.self, from: data) {
+            notes += rows.compactMap { r in MuScalingFit.caveat(lower: r["lower"] ?? .nan, upper: r["upper"] ?? .nan).map { "\(r.inputText): \($0)" } }
+        } else if let f = try decodeFit(OverTrainingFit.self, data) {
             rows = try points.map(parsePair).map { n, d in
                 row([("N", n), ("D", d), ("M", d / n)], "loss", f.loss(parameters: n, tokens: d), f.interval(at: (n, d), level: level))
             }
-        } else if let f = try? decoder.decode(DownstreamFit.self, from: data) {
+        } else if let f = try decodeFit(DownstreamFit.self, data) {
             rows = try points.map { try parsePositive($0, "a loss") }.map { l in
                 row([("loss", l)], "err", f.error(atLoss: l), f.interval(at: l, level: level))
             }
-        } else if let f = try? decoder.decode(ChinchillaFit.self, from: data) {
+        } else if let f = try? JSONDecoder().decode(ChinchillaFit.self, from: data) {
             rows = try points.map(parsePair).map { n, d in row([("N", n), ("D", d)], "loss", f.loss(parameters: n, tokens: d), nil) }
         } else {
             throw ValidationError("\(fit): not a fit saved by `nanolm fit --save` (no law's coefficients in it)")
@@ -321,7 +380,19 @@ struct Predict: ParsableCommand {
                 if let lo = r["lower"], let hi = r["upper"] { line += String(format: " [%.4f, %.4f]", lo, hi) }
                 print(line)
             }
+            for n in notes { print("note: \(n)") }
         }
+    }
+
+    /// The fit if the file is one of law `T`; nil if it is another law's; an error naming the field if it is
+    /// this law's but damaged (a wrong shape, a non-finite number), which used to trap later.
+    func decodeFit<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T? {
+        let value: T
+        do { value = try JSONDecoder().decode(type, from: data) } catch let DecodingError.dataCorrupted(c) where !c.codingPath.isEmpty {
+            throw fail("\(fit): field '\(c.codingPath.map(\.stringValue).joined(separator: "."))': \(c.debugDescription)")
+        } catch { return nil }
+        if let law = value as? any LeastSquaresLaw, let problem = law.shapeProblem { throw fail("\(fit): \(problem)") }
+        return value
     }
 
     func row(_ inputs: [(String, Double)], _ name: String, _ value: Double, _ interval: (lower: Double, upper: Double)?) -> FitRow {

@@ -87,3 +87,48 @@ final class FitCommandTests: XCTestCase {
         XCTAssertEqual(fit.out, "")
     }
 }
+
+/// Issue 16: bounds, intervals and backtests as `nanolm fit` prints them (numbers from scipy:
+/// Tests/ScalingLawsTests/Fixtures/bounded_fits.json, scripts/bounded_fit_goldens.py).
+extension FitCommandTests {
+    /// The README main job's proxies: c at its bound is listed as fixed, with no stderr; the interval is
+    /// scipy's a·C^b interval on 3 degrees of freedom, [1.93936, 2.12655].
+    func testCAtItsBoundIsFixedWithoutStandardDeviation() throws {
+        let input = try write("readme.csv", "params,loss\n50048,2.2428\n93504,2.2101\n149248,2.2063\n297600,2.1120\n495104,2.1168\n")
+        let fit = try nanolm(["fit", "--input", input, "--predict", "1776640", "--json"])
+        XCTAssertEqual(fit.status, 0, fit.err)
+        let result = try json(fit.out)
+        XCTAssertEqual(result["fixed"] as? [String: Double], ["c": 0])
+        XCTAssertNil((result["stderr"] as? [String: Double])?["c"])
+        XCTAssertNil((result["coefficients"] as? [String: Double])?["c"])
+        XCTAssertTrue((result["interval"] as? String)?.contains("n − 2") ?? false)
+        let p = try XCTUnwrap((result["predictions"] as? [[String: Double]])?.first)
+        XCTAssertEqual(p["lower"]!, 1.939356454078432, accuracy: 1e-6)
+        XCTAssertEqual(p["upper"]!, 2.126545228881521, accuracy: 1e-6)
+        let table = try nanolm(["fit", "--input", input, "--predict", "1776640"])
+        XCTAssertTrue(table.out.contains("c at its bound 0: fitted as a·C^b"), table.out)
+        XCTAssertNil(table.out.split(separator: "\n").first { $0.contains("  c ") && $0.contains("±") }, table.out)
+    }
+
+    /// --holdout-largest works when the fit on all points is refused: the backtest of the kept points is
+    /// printed (scipy on the 5 kept points: 2.44051 at 32e6), then exit status 1 for the full fit.
+    func testHoldoutWhenTheFullFitIsRefused() throws {
+        let input = try write("hold.csv", "params,loss\n1e6,3.0\n2e6,2.8\n4e6,2.66\n8e6,2.56\n16e6,2.49\n32e6,4.5\n")
+        let fit = try nanolm(["fit", "--input", input, "--holdout-largest", "1", "--json"])
+        XCTAssertEqual(fit.status, 1)
+        XCTAssertTrue(fit.err.contains("do not fall with size"), fit.err)
+        let result = try json(fit.out)
+        XCTAssertNotNil(result["fitError"] as? String)
+        let held = try XCTUnwrap((result["backtest"] as? [[String: Double]])?.first)
+        XCTAssertEqual(held["predicted"]!, 2.4405084678080398, accuracy: 1e-6)
+    }
+
+    /// A saved fit with a covariance of the wrong shape is an error naming the field (it trapped in predict).
+    func testDamagedSavedFitIsAnError() throws {
+        let saved = try write("fit.json", #"{"a": 3.06, "b": -0.028, "c": 0, "standardDeviations": [0.2, 0.0056, 0], "covariance": [[0.04]], "#
+            + #""n": 2, "rmse": 0.017, "parameters": [5e4, 9e4], "losses": [2.24, 2.21]}"#)
+        let predict = try nanolm(["predict", "--fit", saved, "1e6"])
+        XCTAssertEqual(predict.status, 1)
+        XCTAssertTrue(predict.err.contains("covariance"), predict.err)
+    }
+}

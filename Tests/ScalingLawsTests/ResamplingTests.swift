@@ -36,18 +36,54 @@ final class ResamplingTests: XCTestCase {
         for p in held { XCTAssertEqual(p.predicted, errors[p.index], accuracy: 1e-6) }
     }
 
-    /// On exact data every resample refits the truth: the bootstrap interval closes on the true value.
+    /// On exact data every resample refits the truth: the bootstrap interval closes on the true value
+    /// (downstream, 12 points: every resample has the 4 distinct losses it needs).
     func testBootstrapOfExactDataIsTheTruth() {
+        let losses = (0..<12).map { 2.3 + 0.2 * Double($0) }
+        let errors = losses.map { 0.85 - 2.5 * exp(-0.9 * $0) }
+        let s = bootstrapDownstream(losses: losses, errors: errors, at: [2.0], resamples: 40, seed: 7)
+        XCTAssertTrue(s.isAvailable, s.unavailable ?? "")
+        XCTAssertEqual(s.used + s.failed, 40)
+        XCTAssertEqual(s.lower[3], 0.85 - 2.5 * exp(-1.8), accuracy: 1e-6)
+        XCTAssertEqual(s.upper[3], 0.85 - 2.5 * exp(-1.8), accuracy: 1e-6)
+        XCTAssertEqual(s.lower[2], 0.9, accuracy: 1e-6)  // γ
+    }
+
+    /// Resamples that cannot be refitted count against the interval (issue 16): with 7 over-training runs
+    /// for 4 coefficients, about half the resamples have fewer than 5 distinct runs. Dropping them would
+    /// leave the resamples nearest the input and a falsely narrow interval; the bootstrap says it is unavailable.
+    func testFailedRefitsMakeTheBootstrapUnavailable() {
         let n = runs.map(\.n), d = runs.map { $0.n * $0.m }
         let losses = zip(n, d).map { truth.loss(parameters: $0, tokens: $1) }
-        let target = (6.9e9, 138e9)
-        let s = bootstrapOverTraining(parameters: n, tokens: d, losses: losses, at: [target], resamples: 40, seed: 7)
-        XCTAssertGreaterThan(s.used, 10)
+        let s = bootstrapOverTraining(parameters: n, tokens: d, losses: losses, at: [(6.9e9, 138e9)], resamples: 40, seed: 7)
         XCTAssertEqual(s.used + s.failed, 40)
-        let expected = truth.loss(parameters: target.0, tokens: target.1)
-        XCTAssertEqual(s.lower[4], expected, accuracy: 1e-6)
-        XCTAssertEqual(s.upper[4], expected, accuracy: 1e-6)
-        XCTAssertEqual(s.lower[3], 0.13, accuracy: 1e-6)  // η
+        XCTAssertGreaterThan(s.failed, 1)  // 1 = round(0.025·39), what a 95% interval of 40 can leave out
+        XCTAssertFalse(s.isAvailable)
+        XCTAssertTrue(s.lower.isEmpty && s.upper.isEmpty && s.standardDeviations.isEmpty)
+        XCTAssertTrue(s.unavailable?.contains("refits failed") ?? false, s.unavailable ?? "")
+    }
+
+    /// The failed resamples widen the interval: with 2 of 100 failed, the 95% percentiles move outward by
+    /// the failures' count (ranks 2 − 2 and 97 of the 98 successes), by hand.
+    func testFailedRefitsWidenThePercentiles() {
+        // The "fit" returns the first drawn index, and fails when it is 0 or 1 (of 100 points).
+        var rng = SplitMix64(seed: 5)
+        let firsts = (0..<100).map { _ -> Int in
+            let draw = (0..<100).map { _ in Int(rng.next() % 100) }
+            return draw[0]
+        }
+        let failures = firsts.filter { $0 < 2 }.count
+        let s = bootstrap(count: 100, resamples: 100, seed: 5, minimumDistinct: 0,
+                          fit: { idx -> Int in if idx[0] < 2 { throw ScalingLawError.degenerate(law: "test", reason: "") }; return idx[0] },
+                          quantities: { [Double($0)] })
+        XCTAssertEqual(s.failed, failures)
+        let values = firsts.filter { $0 >= 2 }.map(Double.init).sorted()
+        if failures <= 2 {
+            XCTAssertEqual(s.lower, [values[2 - failures]])   // rank round(0.025·99) = 2 among all 100
+            XCTAssertEqual(s.upper, [values[97]])             // rank round(0.975·99) = 97
+        } else {
+            XCTAssertFalse(s.isAvailable)
+        }
     }
 
     /// With noise, the bootstrap's spread of ε agrees with curve_fit's standard deviation (scipy golden,

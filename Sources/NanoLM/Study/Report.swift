@@ -30,7 +30,9 @@ public enum StudyReport {
                 continue
             }
             h += "<b>\(e(o.design))</b>: predicted loss at width \(result.targetWidth) (\(SVGPlot.label(Double(p.targetParameters))) parameters) "
-            h += "\(f(p.loss)) [\(f(p.lower)), \(f(p.upper))]"
+            h += "\(f(p.loss)) [\(f(p.lower)), \(f(p.upper))] (\(e(p.interval ?? "delta method")); used to compare designs)"
+            if let bl = p.bootstrapLower, let bu = p.bootstrapUpper { h += "; residual bootstrap [\(f(bl)), \(f(bu))]" }
+            else if let note = p.bootstrapNote { h += "; \(e(note))" }
             if let a = p.actual, let r = o.relativeError { h += "; actual \(f(a)), error \(f(100 * r, "%+.2f"))%" }
             h += ".<br>"
         }
@@ -87,7 +89,8 @@ public enum StudyReport {
             let bt = o.backtest.map { String(format: "%@: predicted %.4f, actual %.4f (%+.2f%%)", SVGPlot.label($0.parameters), $0.predicted, $0.actual, 100 * $0.relativeError) }
                 .joined(separator: "<br>")
             h += "<tr><td class=l>\(e(o.design))</td><td>\(f(fit.a(perUnit: 1e9), "%.4g")) ± \(f(fit.aStandardDeviation(perUnit: 1e9), "%.2g"))</td>"
-            h += "<td>\(f(fit.b)) ± \(f(fit.standardDeviations[1], "%.2g"))</td><td>\(f(fit.c)) ± \(f(fit.standardDeviations[2], "%.2g"))</td>"
+            h += "<td>\(f(fit.b)) ± \(f(fit.standardDeviations[1], "%.2g"))</td><td>"
+                + (fit.cAtBound ? "0 (at its bound: fitted as a·C^b)" : "\(f(fit.c)) ± \(f(fit.standardDeviations[2], "%.2g"))") + "</td>"
             h += "<td>\(f(fit.rmse, "%.2g"))</td><td>\(fit.n)</td><td class=l>\(bt.isEmpty ? "–" : bt)</td></tr>\n"
         }
         h += "</table><h2>Grid search and μTransfer</h2><table><tr><th class=l>design</th><th>best l</th><th>σ</th><th>τ</th><th>basin points</th></tr>\n"

@@ -34,6 +34,12 @@ public struct DesignPrediction: Codable, Sendable {
     public var lower: Double
     public var upper: Double
     public var actual: Double?
+    /// How lower and upper were made (the delta method's; c fixed when at its bound), and a residual
+    /// bootstrap's interval beside it (nil when unavailable; `bootstrapNote` says why). Absent in old results.
+    public var interval: String? = nil
+    public var bootstrapLower: Double? = nil
+    public var bootstrapUpper: Double? = nil
+    public var bootstrapNote: String? = nil
 }
 
 /// What a study found, for the terminal, `--json` and the report.
@@ -354,20 +360,26 @@ public final class StudyRunner {
             }
             let backtest = spec.backtestCount > 0 && sizes.count - spec.backtestCount >= 4
                 ? (try? backtestMuScaling(parameters: sizes, losses: losses, holdOutLargest: spec.backtestCount)) ?? [] : []
-            let (lower, upper) = fit.interval(at: Double(target.parameters), level: spec.level)
-            let prediction = DesignPrediction(design: d.name, targetParameters: target.parameters,
-                                              loss: fit.loss(at: Double(target.parameters)), lower: lower, upper: upper, actual: nil)
+            let p = fit.prediction(at: Double(target.parameters), level: spec.level)
+            let (lower, upper) = (p.lower, p.upper)
+            let prediction = DesignPrediction(design: d.name, targetParameters: target.parameters, loss: p.loss, lower: lower, upper: upper, actual: nil,
+                                              interval: p.method, bootstrapLower: p.bootstrapLower, bootstrapUpper: p.bootstrapUpper, bootstrapNote: p.bootstrapNote)
             try store.saveFit(study: spec.name, design: d.name, fit: fit, backtest: backtest)
             try store.savePrediction(study: spec.name, prediction)
-            log(String(format: "   %@: a = %.4g (C in billions: %.4g) ± %.2g, b = %.4f ± %.2g, c = %.4f ± %.2g, rmse %.2g, n %d",
-                       d.name, fit.a, fit.a(perUnit: 1e9), fit.standardDeviations[0], fit.b, fit.standardDeviations[1], fit.c,
-                       fit.standardDeviations[2], fit.rmse, fit.n))
+            let cText = fit.cAtBound ? "c at its bound 0: fitted as a·C^b" : String(format: "c = %.4f ± %.2g", fit.c, fit.standardDeviations[2])
+            log(String(format: "   %@: a = %.4g ± %.2g (C in billions: %.4g ± %.2g), b = %.4f ± %.2g, %@, rmse %.2g, n %d",
+                       d.name, fit.a, fit.standardDeviations[0], fit.a(perUnit: 1e9), fit.aStandardDeviation(perUnit: 1e9), fit.b,
+                       fit.standardDeviations[1], cText, fit.rmse, fit.n))
             for p in backtest {
                 log(String(format: "   %@: backtest at %.3g params: predicted %.4f, actual %.4f (%+.2f%%)", d.name, p.parameters,
                            p.predicted, p.actual, 100 * p.relativeError))
             }
-            log(String(format: "   %@: predicted loss at width %d (%.3g params): %.4f [%.4f, %.4f] (%.0f%% interval)", d.name,
-                       spec.targetWidth, Double(target.parameters), prediction.loss, lower, upper, 100 * spec.level))
+            log(String(format: "   %@: predicted loss at width %d (%.3g params): %.4f [%.4f, %.4f] (%.0f%% interval, %@)", d.name,
+                       spec.targetWidth, Double(target.parameters), prediction.loss, lower, upper, 100 * spec.level, p.method))
+            if let bl = p.bootstrapLower, let bu = p.bootstrapUpper {
+                log(String(format: "   %@: bootstrap interval [%.4f, %.4f] (%@)", d.name, bl, bu, p.bootstrapNote))
+            } else { log("   \(d.name): \(p.bootstrapNote)") }
+            if let caveat = p.caveat { log("   \(d.name): warning: \(caveat)") }
             outcomes.append(.init(design: d.name, best: chosen[d.name]!.best, basin: chosen[d.name]!.basin, fit: fit, fitError: nil,
                                   backtest: backtest, prediction: prediction, targetParameters: target.parameters, targetLoss: nil,
                                   relativeError: nil))
