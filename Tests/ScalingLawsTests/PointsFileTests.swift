@@ -58,3 +58,56 @@ extension PointsFileTests {
         XCTAssertGreaterThan(abs(plain.b - golden.popt[1]), 1e-6 * abs(golden.popt[1]))
     }
 }
+
+/// Files as people write them (issue 20 item 6): each case is a reproducer that failed before.
+extension PointsFileTests {
+    func testCRLFAndByteOrderMarkAreRead() throws {
+        // Was "no data rows" (CRLF) and "missing column" (BOM).
+        XCTAssertEqual(try read("params,loss\r\n1e6,3.5\r\n2e6,3.25\r\n"), [[1e6, 3.5], [2e6, 3.25]])
+        XCTAssertEqual(try read("\u{FEFF}params,loss\n1e6,3.5\n"), [[1e6, 3.5]])
+        XCTAssertEqual(try read("\u{FEFF}params,loss\r\n1e6,3.5\r\n# note\r\n\r\n2e6,3.25"), [[1e6, 3.5], [2e6, 3.25]])
+        XCTAssertEqual(try read("\u{FEFF}[{\"params\": 1e6, \"loss\": 3.5}]", ext: "json"), [[1e6, 3.5]])
+    }
+
+    func testQuotedFieldsPerRFC4180() throws {
+        // A quoted field with a comma was "3 cells, the header has 2".
+        XCTAssertEqual(try read("name,params,loss\n\"gpt, small\",1e6,3.5\n\"say \"\"hi\"\"\",2e6,3.25\n"), [[1e6, 3.5], [2e6, 3.25]])
+        // A quoted field may span lines; the next record's line number counts them.
+        XCTAssertThrowsError(try read("name,params,loss\n\"two\nlines\",1e6,3.5\nx,2e6,bad\n")) { error in
+            guard case let .badInput(_, line, column, _) = error as? ScalingLawError else { return XCTFail("\(error)") }
+            XCTAssertEqual(line, 4); XCTAssertEqual(column, "loss")
+        }
+        XCTAssertThrowsError(try read("params,loss\n\"1e6,3.5\n")) { error in
+            guard case let .badInput(_, line, _, reason) = error as? ScalingLawError else { return XCTFail("\(error)") }
+            XCTAssertEqual(line, 2); XCTAssertTrue(reason.contains("never closed"), reason)
+        }
+    }
+
+    func testSizesWithSuffixes() throws {
+        // "125m" and "2.8B" were "not a number".
+        XCTAssertEqual(try read("params,loss\n125m,3.5\n2.8B,3.25\n1.5k,3.9\n"), [[125e6, 3.5], [2.8e9, 3.25], [1500, 3.9]])
+        XCTAssertEqual(try read("[{\"params\": \"125M\", \"loss\": 3.5}]", ext: "json"), [[125e6, 3.5]])
+        // Losses take no suffix: 2.5m is not a loss.
+        XCTAssertThrowsError(try read("params,loss\n1e6,2.5m\n")) { error in
+            guard case .badInput(_, 2, "loss", _) = error as? ScalingLawError else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testJSONNumbersAreStrict() {
+        // `true` was read as 1 and "1.9" as 1.9.
+        let cases: [(String, Int, String)] = [
+            ("[{\"params\": 1e6, \"loss\": 3.5},\n {\"params\": 2e6, \"loss\": true}]", 2, "loss"),
+            ("[{\"params\": 1e6, \"loss\": \"1.9\"}]", 1, "loss"),
+            ("[\n{\"params\": 1e6, \"loss\": 3.5},\n\n{\"params\": null, \"loss\": 3.1}]", 4, "params"),
+            ("[{\"params\": [1], \"loss\": 3.5}]", 1, "params"),
+        ]
+        for (text, line, column) in cases {
+            XCTAssertThrowsError(try read(text, ext: "json"), text) { error in
+                guard case let .badInput(_, l, c, _) = error as? ScalingLawError else { return XCTFail("\(error)") }
+                XCTAssertEqual(l, line, text); XCTAssertEqual(c, column, text)
+            }
+        }
+        XCTAssertThrowsError(try read("[1, 2]", ext: "json"))
+        XCTAssertThrowsError(try read("params,loss,params\n1,2,3\n"))  // a column named twice
+    }
+}
