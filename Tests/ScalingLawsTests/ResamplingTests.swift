@@ -63,27 +63,28 @@ final class ResamplingTests: XCTestCase {
         XCTAssertTrue(s.unavailable?.contains("refits failed") ?? false, s.unavailable ?? "")
     }
 
-    /// The failed resamples widen the interval: with 2 of 100 failed, the 95% percentiles move outward by
-    /// the failures' count (ranks 2 − 2 and 97 of the 98 successes), by hand.
+    /// The failed resamples widen the interval, by hand: the "fit" returns the first drawn index of 100 and
+    /// fails when it is 0 or 1. Seed 5 draws 2 failures: the 95% ranks among all 100 are round(0.025·99) = 2
+    /// and 97, so the lower is the successes' rank 2 − 2 = 0 and the upper their rank 97. Seed 12 draws 4
+    /// failures, more than the 2 the tail holds: unavailable.
     func testFailedRefitsWidenThePercentiles() {
-        // The "fit" returns the first drawn index, and fails when it is 0 or 1 (of 100 points).
-        var rng = SplitMix64(seed: 5)
-        let firsts = (0..<100).map { _ -> Int in
-            let draw = (0..<100).map { _ in Int(rng.next() % 100) }
-            return draw[0]
+        func firsts(_ seed: UInt64) -> [Int] {
+            var rng = SplitMix64(seed: seed)
+            return (0..<100).map { _ in (0..<100).map { _ in Int(rng.next() % 100) }[0] }
         }
-        let failures = firsts.filter { $0 < 2 }.count
-        let s = bootstrap(count: 100, resamples: 100, seed: 5, minimumDistinct: 0,
-                          fit: { idx -> Int in if idx[0] < 2 { throw ScalingLawError.degenerate(law: "test", reason: "") }; return idx[0] },
-                          quantities: { [Double($0)] })
-        XCTAssertEqual(s.failed, failures)
-        let values = firsts.filter { $0 >= 2 }.map(Double.init).sorted()
-        if failures <= 2 {
-            XCTAssertEqual(s.lower, [values[2 - failures]])   // rank round(0.025·99) = 2 among all 100
-            XCTAssertEqual(s.upper, [values[97]])             // rank round(0.975·99) = 97
-        } else {
-            XCTAssertFalse(s.isAvailable)
+        func run(_ seed: UInt64) -> BootstrapSummary {
+            bootstrap(count: 100, resamples: 100, seed: seed, minimumDistinct: 0,
+                      fit: { idx -> Int in if idx[0] < 2 { throw ScalingLawError.degenerate(law: "test", reason: "") }; return idx[0] },
+                      quantities: { [Double($0)] })
         }
+        XCTAssertEqual(firsts(5).filter { $0 < 2 }.count, 2)
+        let values = firsts(5).filter { $0 >= 2 }.map(Double.init).sorted()
+        let s = run(5)
+        XCTAssertEqual(s.failed, 2)
+        XCTAssertEqual(s.lower, [values[0]])
+        XCTAssertEqual(s.upper, [values[97]])
+        XCTAssertEqual(firsts(12).filter { $0 < 2 }.count, 4)
+        XCTAssertFalse(run(12).isAvailable)
     }
 
     /// With noise, the bootstrap's spread of ε agrees with curve_fit's standard deviation (scipy golden,
