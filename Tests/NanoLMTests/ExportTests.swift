@@ -73,6 +73,18 @@ final class ExportTests: XCTestCase {
                 }
             }
         }
+        // tiktoken's ranks (the same tokens as the BPE, ranked by id) go out as merges derived from the ranks.
+        do {
+            let codec = TokenizerTests.tiktoken
+            let (config, model) = try self.model(.gpt, muP: true, tied: false, vocabularySize: codec.special.vocabularySize, seed: seed)
+            let source = ExportSource(directory: root, config: config, model: model, step: 10, data: "fixture", codec: codec)
+            let directory = root.appendingPathComponent("gpt-mup-untied-tiktoken")
+            try HFExport().write(source, to: directory)
+            let reference = root.appendingPathComponent("gpt-mup-untied-tiktoken.reference.safetensors")
+            try ExportCheck.writeReference(source, to: reference)
+            pairs.append((directory, reference))
+            names.append("gpt-mup-untied-tiktoken")
+        }
         // The control: GPT-2's attn.c_proj is square, so a missing transpose loads without complaint.
         let broken = root.appendingPathComponent("gpt-mup-untied-transposed")
         try FileManager.default.copyItem(at: root.appendingPathComponent("gpt-mup-untied"), to: broken)

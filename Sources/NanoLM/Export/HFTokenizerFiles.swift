@@ -2,11 +2,11 @@ import Foundation
 
 /// The tokenizer as Hugging Face loads it: `tokenizer.json` (the `tokenizers` library's format, which
 /// `PreTrainedTokenizerFast` and `AutoTokenizer` read), `tokenizer_config.json` and
-/// `special_tokens_map.json`; for a BPE vocabulary also GPT-2's `vocab.json` and `merges.txt`.
+/// `special_tokens_map.json`; for a BPE with a merge list also GPT-2's `vocab.json` and `merges.txt`.
 ///
-/// Both of nanolm's tokenizers are byte-level: a BPE (``Tokenizer``, merges ranked by line) becomes HF's
-/// ByteLevel pre-tokenizer (GPT-2's pattern) + BPE model; byte ids (``ByteCodec``) become a BPE with the 256
-/// byte tokens and no merges, the whole text one pre-token. Special tokens (EOS, [MASK], [PAD], T5's
+/// Both of nanolm's tokenizers are byte-level: a BPE (``Tokenizer``, merges ranked by line, or tiktoken's
+/// ranks turned into merges) becomes HF's ByteLevel pre-tokenizer (GPT-2's pattern) + BPE model; byte ids
+/// (``ByteCodec``) become a BPE with the 256 byte tokens and no merges, the whole text one pre-token. Special tokens (EOS, [MASK], [PAD], T5's
 /// sentinels `<extra_id_N>`, which every nanolm tokenizer has) keep nanolm's ids as added tokens.
 public enum HFTokenizerFiles {
     /// Why a tokenizer cannot be exported.
@@ -26,20 +26,22 @@ public enum HFTokenizerFiles {
         var vocabulary: [String: Int] = [:]
         var merges: [String] = []
         let useRegex: Bool
+        var ignoreMerges = false
         var files = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]
         switch codec {
         case let bpe as Tokenizer:
-            guard bpe.rule == .merges else {
-                throw Unsupported(reason: "a tiktoken rank file has no merge list (HF's BPE needs one); train or load a GPT-2-style BPE")
-            }
             guard bpe.pattern == .gpt2 else {
                 throw Unsupported(reason: "only GPT-2's pre-tokenization pattern maps onto HF's ByteLevel pre-tokenizer (this one uses \(bpe.pattern.rawValue))")
             }
             for (id, bytes) in bpe.tokens.enumerated() where !bytes.isEmpty { vocabulary[byteLevelString(bytes)] = id }
-            merges = bpe.merges.map { byteLevelString(bpe.tokens[Int($0.0)]) + " " + byteLevelString(bpe.tokens[Int($0.1)]) }
+            let pairs = bpe.rule == .merges ? bpe.merges : mergesFromRanks(bpe)
+            merges = pairs.map { byteLevelString(bpe.tokens[Int($0.0)]) + " " + byteLevelString(bpe.tokens[Int($0.1)]) }
             useRegex = true
-            try bpe.writeGPT2(vocabulary: directory.appendingPathComponent("vocab.json"), merges: directory.appendingPathComponent("merges.txt"))
-            files += ["vocab.json", "merges.txt"]
+            ignoreMerges = bpe.rule == .ranks
+            if bpe.rule == .merges {
+                try bpe.writeGPT2(vocabulary: directory.appendingPathComponent("vocab.json"), merges: directory.appendingPathComponent("merges.txt"))
+                files += ["vocab.json", "merges.txt"]
+            }
         case is ByteCodec:
             for b in 0 ..< 256 { vocabulary[byteLevelString([UInt8(b)])] = b }
             useRegex = false
@@ -62,7 +64,7 @@ public enum HFTokenizerFiles {
             "decoder": byteLevel,
             "model": [
                 "type": "BPE", "dropout": NSNull(), "unk_token": NSNull(), "continuing_subword_prefix": NSNull(),
-                "end_of_word_suffix": NSNull(), "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
+                "end_of_word_suffix": NSNull(), "fuse_unk": false, "byte_fallback": false, "ignore_merges": ignoreMerges,
                 "vocab": vocabulary, "merges": merges,
             ] as [String: Any],
         ]
@@ -79,5 +81,27 @@ public enum HFTokenizerFiles {
         ]) { $1 }
         try writeJSON(config, to: directory.appendingPathComponent("tokenizer_config.json"))
         return files
+    }
+
+    /// tiktoken's ranks as HF merges, as transformers' tiktoken converter derives them: a token of two or
+    /// more bytes is the merge of the two pieces its bytes reduce to under tiktoken's algorithm with only
+    /// lower ranks (lowest-ranked pair first). With `ignore_merges` (a pre-token that is a token is taken
+    /// whole, as tiktoken does) HF's BPE then encodes as tiktoken.
+    static func mergesFromRanks(_ bpe: Tokenizer) -> [(Int32, Int32)] {
+        var merges: [(Int32, Int32)] = []
+        for (rank, bytes) in bpe.tokens.enumerated() where bytes.count > 1 {
+            var parts = bytes.map { [$0] }
+            while parts.count > 2 {
+                var best: (rank: Int32, at: Int)?
+                for i in 0 ..< parts.count - 1 {
+                    if let id = bpe.pieces.id(of: parts[i] + parts[i + 1]), id < rank, id < best?.rank ?? .max { best = (id, i) }
+                }
+                guard let (_, i) = best else { break }
+                parts[i] += parts[i + 1]
+                parts.remove(at: i + 1)
+            }
+            if parts.count == 2, let a = bpe.pieces.id(of: parts[0]), let b = bpe.pieces.id(of: parts[1]) { merges.append((a, b)) }
+        }
+        return merges
     }
 }
