@@ -26,6 +26,8 @@ struct Export: ParsableCommand {
     @Option(help: "The directory to write.") var out: String
     @Option(help: "Weights' dtype: float32, bfloat16 or float16.") var dtype = "float32"
     @Option(help: "Export only if the checkpoint is from this step (a run keeps its latest checkpoint).") var step: Int?
+    @Option(help: "The data directory the run trained on, for its tokenizer, when the path in the run's data.txt does not resolve ('synthetic': no tokenizer).")
+    var data: String?
     @Option(help: "A study file: export one of its runs (with --design and --width) instead of RUN.") var study: String?
     @Option(help: "With --study: the study directory (default: studies/NAME).") var dir: String?
     @Option(help: "With --study: the design's name.") var design: String?
@@ -35,16 +37,18 @@ struct Export: ParsableCommand {
     @Flag(help: "Load the export with transformers and compare logits and token ids with nanolm's.") var verify = false
     @Flag(help: "Print the report as JSON.") var json = false
 
+    static let dtypes: [String: DType] = ["float32": .float32, "bfloat16": .bfloat16, "float16": .float16]
+
     func validate() throws {
         if study == nil && runDir == nil { throw ValidationError("give a run directory, or --study FILE --design D --width W") }
         if study != nil && runDir != nil { throw ValidationError("give a run directory or --study, not both") }
         if study != nil && (design == nil || width == nil) { throw ValidationError("--study needs --design and --width") }
-        if maxShardMB < 1 { throw ValidationError("--max-shard-size must be at least 1 (MB)") }
+        if Self.dtypes[dtype.lowercased()] == nil { throw ValidationError("--dtype must be float32, bfloat16 or float16, got '\(dtype)'") }
+        if !(1 ... 1_000_000_000).contains(maxShardMB) { throw ValidationError("--max-shard-size must be between 1 and 1000000000 (MB), got \(maxShardMB)") }
     }
 
     func run() throws {
-        let dtypes: [String: DType] = ["float32": .float32, "bfloat16": .bfloat16, "float16": .float16]
-        guard let dtype = dtypes[dtype.lowercased()] else { throw ValidationError("--dtype must be float32, bfloat16 or float16, got '\(self.dtype)'") }
+        let dtype = Self.dtypes[dtype.lowercased()] ?? .float32  // checked in validate()
         let runDirectory: URL
         if let study, let design, let width {
             let spec: StudySpec
@@ -54,7 +58,7 @@ struct Export: ParsableCommand {
         } else {
             runDirectory = URL(fileURLWithPath: runDir!)
         }
-        let source = try ExportSource(run: runDirectory, step: step)
+        let source = try ExportSource(run: runDirectory, step: step, data: data)
         let out = URL(fileURLWithPath: self.out)
         let export = HFExport(dtype: dtype, maxShardBytes: maxShardMB * 1_000_000, overwrite: force)
         let report = try export.write(source, to: out)

@@ -138,7 +138,7 @@ final class ExportTests: XCTestCase {
         let source = ExportSource(directory: directory, config: config, model: model, step: 10)
         XCTAssertThrowsError(try HFExport().write(source, to: directory)) { XCTAssert("\($0)".contains("--force"), "\($0)") }
         let report = try HFExport(overwrite: true).write(source, to: directory)
-        XCTAssertEqual(report.tokenizerNote, "the run trained on synthetic tokens: there is no tokenizer")
+        XCTAssertEqual(report.tokenizerNote, "the data is synthetic (random ids): there is no tokenizer")
         XCTAssert(FileManager.default.fileExists(atPath: directory.appendingPathComponent("notes.txt").path), "other files stay")
         let config2 = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("config.json"))) as? [String: Any]
         XCTAssertEqual(config2?["model_type"] as? String, "gpt2")
@@ -148,5 +148,17 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(file.metadata["format"], "pt")
         XCTAssertEqual(file.tensors["transformer.h.0.attn.c_attn.weight"]?.shape, [32, 96], "Conv1D: [in, out]")
         XCTAssertNil(file.tensors["lm_head.weight"], "tied: HF ties lm_head to wte")
+    }
+
+    /// data.txt keeps the path `nanolm train --data` was given; an export from elsewhere finds it above the run.
+    func testRelativeDataPathResolvesAboveTheRun() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-export-data-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data/nano"), run = root.appendingPathComponent("runs/gpt")
+        for directory in [data, run] { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
+        try Data("{}".utf8).write(to: data.appendingPathComponent("index.json"))
+        XCTAssertEqual(try ExportSource.resolve("data/nano", near: run), data.standardizedFileURL.path)
+        XCTAssertEqual(try ExportSource.resolve("synthetic", near: run), "synthetic")
+        XCTAssertThrowsError(try ExportSource.resolve("data/gone", near: run)) { XCTAssert("\($0)".contains("pass --data DIR"), "\($0)") }
     }
 }

@@ -28,8 +28,9 @@ public struct ExportSource {
         self.codec = codec
     }
 
-    /// Opens `directory`; `step`: the step the checkpoint must be from (the trainer keeps only its latest).
-    public init(run directory: URL, step expectedStep: Int? = nil) throws {
+    /// Opens `directory`; `step`: the step the checkpoint must be from (the trainer keeps only its latest);
+    /// `dataOverride`: the data directory (for its tokenizer) when data.txt's path no longer resolves.
+    public init(run directory: URL, step expectedStep: Int? = nil, data dataOverride: String? = nil) throws {
         func fail(_ path: String, _ reason: String) -> ExportError { .run(path, reason) }
         let configURL = directory.appendingPathComponent("config.json")
         let checkpointURL = directory.appendingPathComponent("checkpoint.safetensors")
@@ -63,8 +64,23 @@ public struct ExportSource {
         self.model = model
         self.step = state.step
         self.summary = try? JSON.read(RunSummary.self, from: directory.appendingPathComponent("summary.json"))
-        self.data = data
-        self.codec = try Self.tokenizer(data)
+        self.data = dataOverride ?? data
+        self.codec = try Self.tokenizer(dataOverride ?? Self.resolve(data, near: directory))
+    }
+
+    /// A relative data path as the run recorded it: from the working directory if it is there, else from the
+    /// nearest directory above the run that holds it (`nanolm train --data data/x --out runs/y` in one place).
+    static func resolve(_ data: String, near run: URL) throws -> String {
+        let fm = FileManager.default
+        guard data != "synthetic", !data.hasPrefix("/"), !fm.fileExists(atPath: data) else { return data }
+        var parent = run.standardizedFileURL.deletingLastPathComponent()
+        while parent.path != "/" {
+            let candidate = parent.appendingPathComponent(data)
+            if fm.fileExists(atPath: candidate.appendingPathComponent(ShardIndex.fileName).path) { return candidate.path }
+            parent.deleteLastPathComponent()
+        }
+        throw ExportError.run(run.appendingPathComponent("data.txt").path,
+                              "the run trained on '\(data)', which is neither here nor above the run: pass --data DIR (the data directory, for its tokenizer), or --data synthetic to export without a tokenizer")
     }
 
     /// The tokenizer saved with a shard directory; nil for synthetic data.

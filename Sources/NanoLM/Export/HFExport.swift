@@ -58,7 +58,7 @@ public struct HFExport {
                 tokenizerNote = error.description
             }
         } else {
-            tokenizerNote = "the run trained on synthetic tokens: there is no tokenizer"
+            tokenizerNote = "the data is synthetic (random ids): there is no tokenizer"
         }
         if let tokenizerNote { tokenizerText = "none (\(tokenizerNote))" }
         let hfClass = HFConfig.modelClass(model.architecture)
