@@ -31,9 +31,14 @@ using ctorch::fail;
 namespace {
 
 at::IntArrayRef dims(const int64_t *p, int n) { return at::IntArrayRef(p, static_cast<size_t>(n)); }
-at::TensorOptions options(int dtype, int device) {
-    auto o = at::TensorOptions().dtype(static_cast<at::ScalarType>(dtype));
-    return device < 0 ? o.device(at::kCPU) : o.device(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(device)));
+at::Device device(int code) {
+    if (code == CT_DEVICE_CPU) return at::Device(at::kCPU);
+    if (code == CT_DEVICE_META) return at::Device(at::kMeta);
+    if (code >= 0) return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(code));
+    throw std::invalid_argument("unknown device code " + std::to_string(code));
+}
+at::TensorOptions options(int dtype, int code) {
+    return at::TensorOptions().dtype(static_cast<at::ScalarType>(dtype)).device(device(code));
 }
 c10::optional<at::Generator> gen(ct_generator g) {
     return g ? c10::optional<at::Generator>(g->g) : c10::nullopt;
@@ -113,6 +118,21 @@ int ct_default_generator_set_state(ct_tensor state) {
     });
 }
 
+ct_tensor ct_device_generator_state(int code) {
+    return handle([&] {
+        auto g = at::globalContext().defaultGenerator(device(code));
+        std::lock_guard<std::mutex> lock(g.mutex());
+        return g.get_state();
+    });
+}
+int ct_device_generator_set_state(int code, ct_tensor state) {
+    return status([&] {
+        auto g = at::globalContext().defaultGenerator(device(code));
+        std::lock_guard<std::mutex> lock(g.mutex());
+        g.set_state(T(state));
+    });
+}
+
 // Creation
 ct_tensor ct_empty(const int64_t *shape, int ndim, int dtype, int device) {
     return handle([&] { return at::empty(dims(shape, ndim), options(dtype, device)); });
@@ -174,8 +194,11 @@ int ct_dtype(ct_tensor t) {
     return d;
 }
 int ct_device(ct_tensor t) {
-    int d = -2;
-    status([&] { d = T(t).is_cuda() ? static_cast<int>(T(t).device().index()) : -1; });
+    int d = -3;
+    status([&] {
+        auto where = T(t).device();
+        d = where.is_cuda() ? static_cast<int>(where.index()) : where.is_meta() ? CT_DEVICE_META : CT_DEVICE_CPU;
+    });
     return d;
 }
 int ct_item(ct_tensor t, double *out) { return status([&] { *out = T(t).item<double>(); }); }
@@ -186,11 +209,8 @@ int ct_is_contiguous(ct_tensor t) {
 }
 
 // Conversion and copies
-ct_tensor ct_to(ct_tensor t, int dtype, int device) {
-    return handle([&] {
-        auto d = device < 0 ? at::Device(at::kCPU) : at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(device));
-        return T(t).to(d, static_cast<at::ScalarType>(dtype));
-    });
+ct_tensor ct_to(ct_tensor t, int dtype, int code) {
+    return handle([&] { return T(t).to(device(code), static_cast<at::ScalarType>(dtype)); });
 }
 ct_tensor ct_clone(ct_tensor t) { return handle([&] { return T(t).clone(); }); }
 ct_tensor ct_contiguous(ct_tensor t) { return handle([&] { return T(t).contiguous(); }); }
@@ -354,6 +374,23 @@ ct_tensor ct_dropout(ct_tensor x, double p, int train) { return handle([&] { ret
 ct_tensor ct_cross_entropy(ct_tensor logits, ct_tensor target, int reduction, int64_t ignore_index) {
     return handle([&] { return at::cross_entropy_loss(T(logits), T(target), {}, reduction, ignore_index); });
 }
+
+// Attention: the fused kernel where the engine has it (libtorch >= 2.1 takes the scale), else an error.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+int ct_has_sdpa(void) { return 1; }
+ct_tensor ct_sdpa(ct_tensor q, ct_tensor k, ct_tensor v, ct_tensor mask, double dropout, int causal, double scale) {
+    return handle([&] {
+        return at::scaled_dot_product_attention(T(q), T(k), T(v), optional(mask), dropout, causal != 0, scale);
+    });
+}
+#else
+int ct_has_sdpa(void) { return 0; }
+ct_tensor ct_sdpa(ct_tensor, ct_tensor, ct_tensor, ct_tensor, double, int, double) {
+    return handle([&]() -> at::Tensor {
+        throw std::runtime_error("scaled_dot_product_attention needs libtorch >= 2.1; this is " TORCH_VERSION);
+    });
+}
+#endif
 
 // In-place updates
 int ct_add_(ct_tensor a, ct_tensor b, double alpha) { return status([&] { T(a).add_(T(b), alpha); }); }

@@ -57,6 +57,9 @@ public enum Torch {
     /// The libtorch version this binary runs on, e.g. "1.13.0".
     public static var version: String { String(cString: ct_version()) }
 
+    /// Whether this libtorch has `at::scaled_dot_product_attention` with a scale argument (≥ 2.1).
+    public static var hasScaledDotProductAttention: Bool { ct_has_sdpa() != 0 }
+
     /// Threads for intra-op parallelism (matmuls, elementwise kernels).
     public static var threadCount: Int {
         get { Int(ct_get_num_threads()) }
@@ -74,5 +77,15 @@ public enum Torch {
     /// Restores a state saved by ``globalGeneratorState()``.
     public static func setGlobalGeneratorState(_ state: Tensor) throws {
         try Tensor.check("setGlobalGeneratorState", [state], ct_default_generator_set_state(state.handle))
+    }
+
+    /// The state of `device`'s default generator (dropout on a GPU draws from its device's generator).
+    public static func generatorState(on device: Device) throws -> Tensor {
+        try Tensor.make("generatorState(\(device))", []) { ct_device_generator_state(device.code) }
+    }
+
+    /// Restores a state saved by ``generatorState(on:)`` on the same kind of device.
+    public static func setGeneratorState(_ state: Tensor, on device: Device) throws {
+        try Tensor.check("setGeneratorState(\(device))", [state], ct_device_generator_set_state(device.code, state.handle))
     }
 }

@@ -33,8 +33,9 @@ public final class Generator: @unchecked Sendable {
 }
 
 extension Tensor {
-    /// A tensor holding a copy of `values`, viewed as `shape` (default: one dimension).
-    public convenience init<T: TensorElement>(_ values: [T], shape: [Int]? = nil) throws {
+    /// A tensor holding a copy of `values`, viewed as `shape` (default: one dimension), on `device`.
+    public convenience init<T: TensorElement>(_ values: [T], shape: [Int]? = nil, device: Device = .cpu) throws {
+        try DeviceCheck.allow("Tensor.init", on: device)
         let shape = shape ?? [values.count]
         guard shape.reduce(1, *) == values.count else {
             throw TorchError(op: "Tensor.init", shapes: [shape],
@@ -44,12 +45,16 @@ extension Tensor {
             withInt64s(shape) { dims, n in ct_from_data(bytes.baseAddress, dims, n, T.dtype.rawValue) }
         }
         guard let handle else { throw TorchError.last("Tensor.init", []) }
-        self.init(owning: handle)
+        if device == .cpu { self.init(owning: handle); return }
+        defer { ct_free(handle) }
+        guard let moved = ct_to(handle, T.dtype.rawValue, device.code) else { throw TorchError.last("Tensor.init", []) }
+        self.init(owning: moved)
     }
 
     /// A one-element, zero-dimensional tensor.
-    public convenience init(scalar: Double, dtype: DType = .float32) throws {
-        guard let handle = ct_full(nil, 0, scalar, dtype.rawValue, Device.cpu.code) else {
+    public convenience init(scalar: Double, dtype: DType = .float32, device: Device = .cpu) throws {
+        try DeviceCheck.allow("Tensor.init(scalar:)", on: device)
+        guard let handle = ct_full(nil, 0, scalar, dtype.rawValue, device.code) else {
             throw TorchError.last("Tensor.init(scalar:)", [])
         }
         self.init(owning: handle)
@@ -81,17 +86,20 @@ extension Tensor {
         guard bytes.count == expected else {
             throw TorchError(op: "fromBytes", shapes: [shape], message: "\(bytes.count) bytes given, \(expected) needed")
         }
+        try DeviceCheck.allow("fromBytes", on: .cpu)
         return try withInt64s(shape) { dims, n in
             try make("fromBytes", []) { ct_from_data(bytes.baseAddress, dims, n, dtype.rawValue) }
         }
     }
 
     public static func empty(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu) throws -> Tensor {
-        try withInt64s(shape) { d, n in try make("empty", []) { ct_empty(d, n, dtype.rawValue, device.code) } }
+        try DeviceCheck.allow("empty", on: device)
+        return try withInt64s(shape) { d, n in try make("empty", []) { ct_empty(d, n, dtype.rawValue, device.code) } }
     }
 
     public static func full(_ shape: [Int], value: Double, dtype: DType = .float32, device: Device = .cpu) throws -> Tensor {
-        try withInt64s(shape) { d, n in try make("full", []) { ct_full(d, n, value, dtype.rawValue, device.code) } }
+        try DeviceCheck.allow("full", on: device)
+        return try withInt64s(shape) { d, n in try make("full", []) { ct_full(d, n, value, dtype.rawValue, device.code) } }
     }
 
     public static func zeros(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu) throws -> Tensor {
@@ -105,13 +113,15 @@ extension Tensor {
     /// Values start, start + step, … below end.
     public static func arange(_ start: Double = 0, _ end: Double, step: Double = 1, dtype: DType = .int64,
                               device: Device = .cpu) throws -> Tensor {
-        try make("arange", []) { ct_arange(start, end, step, dtype.rawValue, device.code) }
+        try DeviceCheck.allow("arange", on: device)
+        return try make("arange", []) { ct_arange(start, end, step, dtype.rawValue, device.code) }
     }
 
     /// Standard normal samples.
     public static func randn(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu,
                              generator: Generator? = nil) throws -> Tensor {
-        try withInt64s(shape) { d, n in
+        try DeviceCheck.allow("randn", on: device)
+        return try withInt64s(shape) { d, n in
             try make("randn", []) { ct_randn(d, n, dtype.rawValue, device.code, generator?.handle) }
         }
     }
@@ -119,7 +129,8 @@ extension Tensor {
     /// Uniform samples in [0, 1).
     public static func rand(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu,
                             generator: Generator? = nil) throws -> Tensor {
-        try withInt64s(shape) { d, n in
+        try DeviceCheck.allow("rand", on: device)
+        return try withInt64s(shape) { d, n in
             try make("rand", []) { ct_rand(d, n, dtype.rawValue, device.code, generator?.handle) }
         }
     }
@@ -127,7 +138,8 @@ extension Tensor {
     /// Uniform integers in low..<high.
     public static func randint(_ low: Int, _ high: Int, _ shape: [Int], dtype: DType = .int64, device: Device = .cpu,
                                generator: Generator? = nil) throws -> Tensor {
-        try withInt64s(shape) { d, n in
+        try DeviceCheck.allow("randint", on: device)
+        return try withInt64s(shape) { d, n in
             try make("randint", []) {
                 ct_randint(Int64(low), Int64(high), d, n, dtype.rawValue, device.code, generator?.handle)
             }

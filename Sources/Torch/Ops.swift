@@ -262,6 +262,20 @@ extension Tensor {
     }
 }
 
+extension Tensor {
+    /// softmax(scale · q·kᵀ + mask) · v through libtorch's fused kernel (flash / memory-efficient / math,
+    /// libtorch picks): q [B, H, T, D], k and v [B, H, S, D] → [B, H, T, D]. `mask` is added to the logits
+    /// (broadcastable to [B, H, T, S]); `causal` hides the future (top-left aligned, so T == S for
+    /// self-attention); `dropout` applies to the probabilities. Only where
+    /// ``Torch/hasScaledDotProductAttention``; elsewhere it throws.
+    public static func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor? = nil, dropout: Double = 0,
+                                                 causal: Bool = false, scale: Double) throws -> Tensor {
+        try make("scaled_dot_product_attention", [q, k, v] + (mask.map { [$0] } ?? [])) {
+            ct_sdpa(q.handle, k.handle, v.handle, mask?.handle, dropout, causal ? 1 : 0, scale)
+        }
+    }
+}
+
 /// How a loss over many elements is reduced to one number.
 public enum Reduction: Int32, Sendable {
     case none = 0, mean = 1, sum = 2

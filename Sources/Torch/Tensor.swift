@@ -54,28 +54,64 @@ public enum DType: Int32, Sendable, CaseIterable {
 }
 
 /// Where a tensor lives.
-public enum Device: Equatable, Sendable, CustomStringConvertible {
+public enum Device: Hashable, Sendable, CustomStringConvertible {
     case cpu
     case cuda(Int)
+    /// Shapes and dtypes without data: every op runs its shape logic and nothing else. Tests use it to
+    /// catch a tensor made on the wrong device without a GPU (libtorch refuses to mix meta and CPU
+    /// operands, and ``DeviceCheck`` refuses to make a CPU tensor while meta is required).
+    case meta
 
     var code: Int32 {
         switch self {
-        case .cpu: -1
-        case .cuda(let index): Int32(index)
+        case .cpu: return Int32(CT_DEVICE_CPU)
+        case .meta:
+            _ = Device.metaKernels
+            return Int32(CT_DEVICE_META)
+        case .cuda(let index): return Int32(index)
         }
     }
 
-    init(code: Int32) { self = code < 0 ? .cpu : .cuda(Int(code)) }
+    /// The meta kernels the shim adds to libtorch 1.13, registered once before the first meta tensor.
+    private static let metaKernels: Void = {
+        if ct_prepare_meta() != 0 {
+            print("warning: meta kernels not registered: \(ct_last_error().map { String(cString: $0) } ?? "?")")
+        }
+    }()
+
+    init(code: Int32) {
+        switch Int(code) {
+        case CT_DEVICE_META: self = .meta
+        case ..<0: self = .cpu
+        default: self = .cuda(Int(code))
+        }
+    }
 
     public var description: String {
         switch self {
         case .cpu: "cpu"
+        case .meta: "meta"
         case .cuda(let index): "cuda:\(index)"
         }
     }
 
     /// CUDA devices libtorch can use (0 on a CPU-only build).
     public static var cudaDeviceCount: Int { Int(ct_cuda_device_count()) }
+}
+
+/// A check for tests: inside `DeviceCheck.$required.withValue(.meta) { … }` every tensor made from
+/// scratch (``Tensor/empty(_:dtype:device:)``, `full`, `arange`, the random ones, from Swift arrays) must be
+/// made on that device, or making it throws. Ops that mix devices fail in libtorch by themselves; this
+/// catches the tensors a forward pass builds (positions, masks, tables) where libtorch would not notice,
+/// such as CPU indices into a meta embedding.
+public enum DeviceCheck {
+    @TaskLocal public static var required: Device?
+
+    /// Throws when a tensor is about to be made on `device` while another one is required.
+    static func allow(_ op: String, on device: Device) throws {
+        guard let required, required != device else { return }
+        throw TorchError(op: op, shapes: [], message: "made on \(device) where every tensor must be on \(required)")
+    }
 }
 
 // MARK: - Calling the shim

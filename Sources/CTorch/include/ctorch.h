@@ -7,8 +7,9 @@
  *  - No C++ exception crosses this boundary. A failing call returns NULL (functions returning a
  *    handle) or a non-zero status (functions returning int) and leaves libtorch's message in a
  *    thread-local buffer that ct_last_error() returns until the next failing call on that thread.
- *  - dtype codes are libtorch's ScalarType numbers (CT_FLOAT32 …); device codes are -1 for the
- *    CPU and the CUDA ordinal (0, 1, …) otherwise.
+ *  - dtype codes are libtorch's ScalarType numbers (CT_FLOAT32 …); device codes are CT_DEVICE_CPU (-1),
+ *    CT_DEVICE_META (-2: shapes and dtypes without data, for checking where tensors are made) and the
+ *    CUDA ordinal (0, 1, …) otherwise.
  */
 #ifndef CTORCH_H
 #define CTORCH_H
@@ -28,6 +29,7 @@ enum {
     CT_FLOAT16 = 5, CT_FLOAT32 = 6, CT_FLOAT64 = 7, CT_BOOL = 11, CT_BFLOAT16 = 15
 };
 enum { CT_REDUCTION_NONE = 0, CT_REDUCTION_MEAN = 1, CT_REDUCTION_SUM = 2 };
+enum { CT_DEVICE_CPU = -1, CT_DEVICE_META = -2 };
 
 /* Errors and lifetime */
 const char *ct_last_error(void);
@@ -51,6 +53,9 @@ int ct_generator_set_state(ct_generator g, ct_tensor state);
 /* The global CPU generator's state (dropout and ops given no generator draw from it). */
 ct_tensor ct_default_generator_state(void);
 int ct_default_generator_set_state(ct_tensor state);
+/* The default generator of a device (a CUDA device's draws dropout there); fails for devices without one. */
+ct_tensor ct_device_generator_state(int device);
+int ct_device_generator_set_state(int device, ct_tensor state);
 
 /* Creation. shape points at ndim sizes. gen may be NULL for the global generator. */
 ct_tensor ct_empty(const int64_t *shape, int ndim, int dtype, int device);
@@ -67,7 +72,7 @@ int ct_copy_data(ct_tensor t, void *dst, size_t nbytes);
 int ct_ndim(ct_tensor t);
 int ct_shape(ct_tensor t, int64_t *out, int capacity);
 int ct_dtype(ct_tensor t);
-int ct_device(ct_tensor t);
+int ct_device(ct_tensor t); /* a device code, or -3 when t is not a valid handle */
 int ct_item(ct_tensor t, double *out);
 int ct_is_contiguous(ct_tensor t);
 
@@ -172,6 +177,15 @@ int ct_backward(ct_tensor t, ct_tensor grad /* nullable */, int retain_graph);
 ct_tensor ct_grad(ct_tensor t);
 int ct_grad_defined(ct_tensor t);
 int ct_zero_grad(ct_tensor t);
+
+/* Attention. ct_has_sdpa() is 1 when the engine has at::scaled_dot_product_attention with a scale
+ * argument (libtorch >= 2.1), else 0 and ct_sdpa fails. q [B, H, T, D], k and v [B, H, S, D]; mask (nullable)
+ * is added to the logits, broadcastable to [B, H, T, S]; causal masks the future (top-left aligned). */
+int ct_has_sdpa(void);
+/* Registers the shape-only kernels libtorch 1.13's C++ library lacks for the meta device
+ * (meta_kernels.cpp; nothing to do on 2.x). Idempotent; returns a status. */
+int ct_prepare_meta(void);
+ct_tensor ct_sdpa(ct_tensor q, ct_tensor k, ct_tensor v, ct_tensor mask, double dropout, int causal, double scale);
 
 /* Distributed (c10d): a Gloo process group over a TCPStore rendezvous at master_addr:master_port
  * (rank 0 hosts the store). Collectives run in place and wait; each fails after timeout_ms. */
