@@ -83,6 +83,14 @@ public struct Batch {
         self.targets = targets
         self.decoderInputs = decoderInputs
     }
+
+    /// The same batch on `device` (itself when already there): data sources make batches on the CPU,
+    /// the trainer moves each to the model's device.
+    public func moved(to device: Device) throws -> Batch {
+        guard inputs.device != device else { return self }
+        return Batch(inputs: try inputs.to(device: device), targets: try targets.to(device: device),
+                     decoderInputs: try decoderInputs?.to(device: device))
+    }
 }
 
 /// A model the trainer can train: GPT, Llama, BERT and T5 alike.

@@ -18,8 +18,8 @@ public final class Parameter {
     /// The PyTorch / Hugging Face state-dict key, e.g. `transformer.h.0.attn.c_attn.weight`.
     public let name: String
     public let role: ParameterRole
-    /// The values (float32, requires grad).
-    public let value: Tensor
+    /// The values (float32, requires grad), on the device of the last ``move(to:)`` (the CPU at first).
+    public private(set) var value: Tensor
     /// How it was initialised, and the factor on the base learning rate (set by ``Parametrization``).
     public internal(set) var initialization: Initialization = .zeros
     public internal(set) var learningRateMultiplier = 1.0
@@ -35,6 +35,13 @@ public final class Parameter {
     }
 
     public var shape: [Int] { value.shape }
+
+    /// Puts the values on `device` (a new leaf tensor there; any gradient is dropped). An optimizer made
+    /// before the move still holds the old tensors: move first.
+    public func move(to device: Device) throws {
+        guard value.device != device else { return }
+        value = try withNoGrad { try value.to(device: device) }.requiringGrad()
+    }
 }
 
 /// How a parameter's initial values are drawn.
@@ -67,6 +74,12 @@ extension Module {
     /// Parameters by state-dict name.
     public var namedParameters: [String: Parameter] {
         Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, $0) })
+    }
+
+    /// Moves every parameter to `device` (models are built and initialised on the CPU, from the CPU
+    /// generator, so a seed gives the same weights on every device; see docs/DESIGN.md, "Devices").
+    public func move(to device: Device) throws {
+        for p in parameters { try p.move(to: device) }
     }
 
     /// Total number of parameter elements.

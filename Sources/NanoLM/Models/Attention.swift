@@ -1,13 +1,28 @@
 import Foundation
 import Torch
 
+/// Which implementation of softmax(scale · q·kᵀ + bias + mask) · v runs.
+public enum AttentionKernel: Sendable {
+    /// libtorch's fused `scaled_dot_product_attention` where the engine has it (≥ 2.1), except while the
+    /// coordinate check records attention logits (the fused kernel never forms them); the explicit
+    /// path otherwise.
+    case automatic
+    /// The logits as a tensor, masked, softmaxed, times v: every engine; what the coordinate check probes.
+    case explicit
+    /// The fused kernel; an error on an engine without it.
+    case fused
+
+    /// The kernel attention uses in this task (tests compare the two with `$current.withValue`).
+    @TaskLocal public static var current: AttentionKernel = .automatic
+}
+
 /// Multi-head scaled dot-product attention over already-projected queries, keys and values — the part
 /// GPT, Llama, BERT and T5 share. Each model owns its projections (GPT's fused `c_attn`, Llama's
 /// `q_proj`/`k_proj`/`v_proj`, BERT's `query`/`key`/`value`), so state-dict names stay each
 /// architecture's own.
 ///
 /// softmax(scale · q·kᵀ + bias + mask) · v, with `scale` from ``Parametrization/attentionScale(headDim:)``
-/// (μP: multiplier / d_head; SP: 1/√d_head).
+/// (μP: multiplier / d_head; SP: 1/√d_head), computed by the ``AttentionKernel`` of the task.
 public struct MultiHeadAttention {
     public var heads: Int
     public var headDim: Int
@@ -47,27 +62,59 @@ public struct MultiHeadAttention {
             q = try rotary(q, offset: s - t)
             k = try rotary(k)
         }
+        let useFused = switch AttentionKernel.current {
+        case .explicit: false
+        case .fused: true
+        case .automatic: Torch.hasScaledDotProductAttention && !(probe != nil && ActivationProbe.isRecording)
+        }
+        let y = try useFused ? fused(q, k, v, bias: bias, training: training)
+                             : explicit(q, k, v, bias: bias, training: training, probe: probe)  // [B, H, T, D]
+        return try y.transpose(1, 2).contiguous().view([b, t, heads * headDim])  // [B, T, H·D]
+    }
+
+    /// The logits as a tensor: q [B, H, T, D], k and v [B, H, S, D] → [B, H, T, D].
+    func explicit(_ q: Tensor, _ k: Tensor, _ v: Tensor, bias: Tensor?, training: Bool, probe: String?) throws -> Tensor {
+        let (t, s) = (q.shape[2], k.shape[2])
         // The scale goes on q ([B, H, T, D]) rather than on the logits ([B, H, T, S]): fewer elements.
         var logits = try (q * scale).matmul(k.transpose(-2, -1))                 // [B, H, T, S]
         if let probe { try ActivationProbe.record(probe, logits) }
         if let bias { logits = try logits + bias }
-        if causal { logits = try logits.maskedFill(causalMask(queries: t, keys: s), -.infinity) }
+        if causal { logits = try logits.maskedFill(causalMask(queries: t, keys: s, device: q.device), -.infinity) }
         let weights = try logits.softmax(dim: -1).dropout(dropout, training: training)  // [B, H, T, S]
-        let y = try weights.matmul(v)                                            // [B, H, T, D]
-        return try y.transpose(1, 2).contiguous().view([b, t, heads * headDim])  // [B, T, H·D]
+        return try weights.matmul(v)                                             // [B, H, T, D]
     }
 
-    /// [T, S] booleans, true above the diagonal (the future), cached per shape.
-    func causalMask(queries t: Int, keys s: Int) throws -> Tensor {
-        let key = [t, s]
+    /// libtorch's fused kernel: the same inputs and result as ``explicit(_:_:_:bias:training:probe:)``.
+    /// Its causal flag aligns the mask top-left and refuses an additive mask beside it, so a causal
+    /// attention with a bias (T5's decoder) or with more keys than queries passes the mask as −∞ in the bias.
+    func fused(_ q: Tensor, _ k: Tensor, _ v: Tensor, bias: Tensor?, training: Bool) throws -> Tensor {
+        let (t, s) = (q.shape[2], k.shape[2])
+        var mask = bias
+        var causalFlag = causal
+        if causal && (bias != nil || t != s) {
+            let future = try Tensor.zeros([t, s], device: q.device)
+                .maskedFill(causalMask(queries: t, keys: s, device: q.device), -.infinity)  // [T, S]: 0 or −∞
+            mask = try bias.map { try $0 + future } ?? future
+            causalFlag = false
+        }
+        // The kernel wants the mask in q's dtype (bfloat16 under autocast).
+        if let m = mask, m.dtype != q.dtype { mask = try m.to(q.dtype) }
+        return try Tensor.scaledDotProductAttention(q: q, k: k, v: v, mask: mask, dropout: training ? dropout : 0,
+                                                    causal: causalFlag, scale: scale)                // [B, H, T, D]
+    }
+
+    /// [T, S] booleans, true above the diagonal (the future), cached per shape and device.
+    func causalMask(queries t: Int, keys s: Int, device: Device) throws -> Tensor {
+        let key = MaskKey(queries: t, keys: s, device: device)
         MultiHeadAttention.lock.lock()
         defer { MultiHeadAttention.lock.unlock() }
         if let mask = MultiHeadAttention.masks[key] { return mask }
-        let mask = try Tensor.ones([t, s]).triu(s - t + 1).gt(0)
+        let mask = try Tensor.ones([t, s], device: device).triu(s - t + 1).gt(0)
         MultiHeadAttention.masks[key] = mask
         return mask
     }
-    nonisolated(unsafe) static var masks: [[Int]: Tensor] = [:]
+    struct MaskKey: Hashable { var queries: Int, keys: Int, device: Device }
+    nonisolated(unsafe) static var masks: [MaskKey: Tensor] = [:]
     static let lock = NSLock()
 
     /// [B, T, H·D] → [B, H, T, D]
@@ -88,19 +135,19 @@ public struct RotaryEmbedding {
         self.base = base
     }
 
-    /// cos and sin tables [T, D] for positions offset ..< offset + T.
-    public func tables(length: Int, offset: Int = 0) throws -> (cos: Tensor, sin: Tensor) {
+    /// cos and sin tables [T, D] for positions offset ..< offset + T, on `device`.
+    public func tables(length: Int, offset: Int = 0, device: Device = .cpu) throws -> (cos: Tensor, sin: Tensor) {
         let half = headDim / 2
         let inverseFrequencies = (0 ..< half).map { Float(1 / Foundation.pow(base, Double(2 * $0) / Double(headDim))) }
-        let positions = try Tensor.arange(Double(offset), Double(offset + length), dtype: .float32).unsqueeze(1)  // [T, 1]
-        let frequencies = try positions * Tensor(inverseFrequencies, shape: [1, half])                            // [T, D/2]
+        let positions = try Tensor.arange(Double(offset), Double(offset + length), dtype: .float32, device: device).unsqueeze(1)  // [T, 1]
+        let frequencies = try positions * Tensor(inverseFrequencies, shape: [1, half], device: device)                            // [T, D/2]
         let angles = try Tensor.cat([frequencies, frequencies], dim: -1)                                           // [T, D]
         return (try angles.cos(), try angles.sin())
     }
 
     /// x [B, H, T, D] rotated by its positions (offset ..< offset + T).
     public func callAsFunction(_ x: Tensor, offset: Int = 0) throws -> Tensor {
-        let (cos, sin) = try tables(length: x.shape[2], offset: offset)
+        let (cos, sin) = try tables(length: x.shape[2], offset: offset, device: x.device)
         let half = headDim / 2
         let rotated = try Tensor.cat([x.narrow(-1, start: half, length: half).neg(), x.narrow(-1, start: 0, length: half)], dim: -1)
         return try x * cos + rotated * sin

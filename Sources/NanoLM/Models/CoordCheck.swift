@@ -1,31 +1,6 @@
 import Foundation
 import Torch
 
-/// Records the outputs of named modules during a forward pass, for the coordinate check. Models call
-/// ``record(_:_:)`` at each module's output; it does nothing unless a recording is active.
-public final class ActivationProbe {
-    nonisolated(unsafe) static var active: ActivationProbe?
-
-    /// (module name, detached copy of its output), in forward order.
-    public private(set) var outputs: [(name: String, value: Tensor)] = []
-
-    /// Records `x` under `name` when a recording is active.
-    public static func record(_ name: String, _ x: Tensor) throws {
-        guard let probe = active else { return }
-        probe.outputs.append((name, try withNoGrad { try x.detach().clone() }))
-    }
-
-    /// Runs `body` with recording on; returns its result and the recorded outputs.
-    public static func recording<R>(_ body: () throws -> R) throws -> (R, [(name: String, value: Tensor)]) {
-        let probe = ActivationProbe()
-        let previous = active
-        active = probe
-        defer { active = previous }
-        let result = try body()
-        return (result, probe.outputs)
-    }
-}
-
 /// The coordinate check (microsoft/mup's `get_coord_data`, extended to transformers): train tiny models
 /// of growing width for a few AdamW steps at a deliberately high learning rate and watch the size of
 /// every module's output. Under μP the mean |x| of each output — and of its change since
@@ -108,9 +83,9 @@ public enum CoordCheck {
         public var failures: [Slope] { slopes.filter { $0.judged && !$0.flat }.sorted { abs($0.slope) > abs($1.slope) } }
     }
 
-    /// Runs the check; `progress` gets one line per (width, seed).
+    /// Runs the check on `device`; `progress` gets one line per (width, seed).
     /// `prepare` sees each freshly built model before training (tests use it to plant μP bugs).
-    public static func run(_ options: Options, prepare: (any LanguageModel) throws -> Void = { _ in },
+    public static func run(_ options: Options, device: Device = .cpu, prepare: (any LanguageModel) throws -> Void = { _ in },
                            progress: (String) -> Void = { _ in }) throws -> Result {
         guard options.widths.count >= 2 else { throw ModelError.invalidConfiguration("coordinate check needs at least two widths") }
         // (width, step, module) → sums over seeds
@@ -119,9 +94,9 @@ public enum CoordCheck {
         for width in options.widths {
             let config = options.config(width: width)
             for seed in 0 ..< options.seeds {
-                let model = try makeModel(config, seed: UInt64(1000 + seed))
+                let model = try makeModel(config, seed: UInt64(1000 + seed), device: device)
                 try prepare(model)
-                let batch = try batch(options, seed: seed)
+                let batch = try batch(options, seed: seed).moved(to: device)
                 let optimizer = try AdamW(model.parameters)
                 var initial: [String: Tensor] = [:]
                 var lastLoss = Double.nan

@@ -57,7 +57,7 @@ public struct ModelConfig: Codable, Hashable, Sendable {
         guard t <= sequenceLength else {
             throw ModelError.invalidConfiguration("sequence of \(t) tokens is longer than sequenceLength \(sequenceLength)")
         }
-        return try Tensor.arange(0, Double(t))                                   // [T]
+        return try Tensor.arange(0, Double(t), device: ids.device)               // [T]
     }
 
     /// Checks the numbers fit together; the error names the field.

@@ -90,7 +90,7 @@ final class T5Stack: Module {
     /// x [B, T, W] embedded tokens → [B, T, W]; `memory` [B, S, W] is the encoder output (decoder only).
     func callAsFunction(_ x: Tensor, memory: Tensor?, training: Bool) throws -> Tensor {
         let t = x.shape[1]
-        let buckets = try relativePositionBuckets(queries: t, keys: t, bidirectional: !isDecoder)  // [T, T]
+        let buckets = try relativePositionBuckets(queries: t, keys: t, bidirectional: !isDecoder, device: x.device)  // [T, T]
         let bias = try relativeBias.value.embedding(buckets).permute([2, 0, 1]).unsqueeze(0)        // [1, H, T, T]
         var h = try x.dropout(dropout, training: training)
         for block in blocks { h = try block(h, positionBias: bias, memory: memory, training: training) }
@@ -175,21 +175,21 @@ final class T5Attention: Module {
 /// HF's `T5Attention._relative_position_bucket` for every (query, key) pair: [T, S] int64 bucket ids.
 /// Offsets below half the buckets (a quarter each way when bidirectional) get their own bucket; larger
 /// ones share logarithmically wider buckets up to `relativeMaxDistance`. Computed with libtorch's float32
-/// ops in the same order as HF, so the buckets agree at the boundaries; cached per shape.
-func relativePositionBuckets(queries t: Int, keys s: Int, bidirectional: Bool) throws -> Tensor {
-    let key = [t, s, bidirectional ? 1 : 0]
+/// ops in the same order as HF, so the buckets agree at the boundaries; cached per shape and device.
+func relativePositionBuckets(queries t: Int, keys s: Int, bidirectional: Bool, device: Device = .cpu) throws -> Tensor {
+    let key = RelativeBucketKey(queries: t, keys: s, bidirectional: bidirectional, device: device)
     relativeBucketLock.lock()
     defer { relativeBucketLock.unlock() }
     if let cached = relativeBucketCache[key] { return cached }
     // Integer arithmetic stays int64 and divisions are true float32 divisions, as in PyTorch
     // (a Double scalar would promote an int64 tensor to float, and Tensor / Double multiplies by 1/x).
-    func long(_ x: Int) throws -> Tensor { try Tensor.full([], value: Double(x), dtype: .int64) }
-    func float(_ x: Double) throws -> Tensor { try Tensor.full([], value: x) }
+    func long(_ x: Int) throws -> Tensor { try Tensor.full([], value: Double(x), dtype: .int64, device: device) }
+    func float(_ x: Double) throws -> Tensor { try Tensor.full([], value: x, device: device) }
     var buckets = T5.relativeBuckets
-    let context = try Tensor.arange(0, Double(t)).unsqueeze(1)                                 // [T, 1]
-    let memory = try Tensor.arange(0, Double(s)).unsqueeze(0)                                  // [1, S]
+    let context = try Tensor.arange(0, Double(t), device: device).unsqueeze(1)                 // [T, 1]
+    let memory = try Tensor.arange(0, Double(s), device: device).unsqueeze(0)                  // [1, S]
     var relative = try memory - context                                                        // [T, S] key − query
-    var result = try Tensor.zeros([t, s], dtype: .int64)
+    var result = try Tensor.zeros([t, s], dtype: .int64, device: device)
     if bidirectional {
         buckets /= 2
         result = try result + relative.gt(0).to(.int64) * long(buckets)
@@ -206,5 +206,8 @@ func relativePositionBuckets(queries t: Int, keys s: Int, bidirectional: Bool) t
     relativeBucketCache[key] = result
     return result
 }
-nonisolated(unsafe) private var relativeBucketCache: [[Int]: Tensor] = [:]
+private struct RelativeBucketKey: Hashable {
+    var queries: Int, keys: Int, bidirectional: Bool, device: Device
+}
+nonisolated(unsafe) private var relativeBucketCache: [RelativeBucketKey: Tensor] = [:]
 private let relativeBucketLock = NSLock()

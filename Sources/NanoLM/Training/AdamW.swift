@@ -42,8 +42,9 @@ public final class AdamW {
     public init(_ parameters: [Parameter], options: Options = Options()) throws {
         self.parameters = parameters
         self.options = options
-        exponentialAverages = try parameters.map { try Tensor.zeros($0.shape) }
-        exponentialSquares = try parameters.map { try Tensor.zeros($0.shape) }
+        // On each parameter's device: move the model before making its optimizer.
+        exponentialAverages = try parameters.map { try Tensor.zeros($0.shape, device: $0.value.device) }
+        exponentialSquares = try parameters.map { try Tensor.zeros($0.shape, device: $0.value.device) }
     }
 
     /// One update with base learning rate `learningRate` (already scheduled); each parameter moves at

@@ -13,6 +13,9 @@ public final class DataParallel {
     /// broadcasts them to the other ranks after the step.
     public let shardsOptimizerState: Bool
 
+    /// Where the buckets and the averaged scalars live: the model's device (the trainer sets it).
+    public var device: Device = .cpu
+
     public init(group: ProcessGroup, shardOptimizerState: Bool = false, bucketElements: Int = 4 << 20) {
         self.group = group
         self.shardsOptimizerState = shardOptimizerState
@@ -50,7 +53,7 @@ public final class DataParallel {
         var state = try optimizer.state()
         guard shardsOptimizerState else { return state }
         for prefix in ["exp_avg", "exp_avg_sq"] {
-            let tensors = try parameters.map { p in try state["\(prefix).\(p.name)"] ?? Tensor.zeros(p.shape) }
+            let tensors = try parameters.map { p in try state["\(prefix).\(p.name)"] ?? Tensor.zeros(p.shape, device: p.value.device) }
             try broadcastFromOwners(tensors, owners: owners(parameters))
             for (p, t) in zip(parameters, tensors) { state["\(prefix).\(p.name)"] = t }
         }
@@ -112,7 +115,7 @@ public final class DataParallel {
 
     /// The mean of `value` over the ranks.
     public func average(_ value: Double) throws -> Double {
-        let t = try Tensor([value] as [Double])
+        let t = try Tensor([value] as [Double], device: device)
         try group.allReduceSum([t])
         return try t.item() / Double(worldSize)
     }

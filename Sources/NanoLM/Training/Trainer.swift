@@ -27,6 +27,8 @@ public final class Trainer {
 
     /// AdamW over every parameter, or over this rank's shard with ZeRO-1 (`DataParallel.shardsOptimizerState`).
     var optimizer: AdamW!
+    /// Where the model, its batches and the optimizer state live (resolved from `config.device` by `run()`).
+    public private(set) var device = Device.cpu
     var state = LoopState()
 
     public init(config: TrainingConfig, model: any LanguageModel, data: any BatchSource, directory: URL) throws {
@@ -47,6 +49,9 @@ public final class Trainer {
     @discardableResult
     public func run(progress: (TrainingProgress) -> Void = { _ in }) throws -> RunSummary {
         if let threads = config.threads { Torch.threadCount = threads }
+        device = try (config.device ?? .auto).resolve(slot: dataParallel?.rank ?? 0)
+        try model.move(to: device)
+        dataParallel?.device = device
         if isPrimary {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try JSON.write(config, to: configURL)
@@ -66,7 +71,7 @@ public final class Trainer {
             let lr = schedule.learningRate(at: step)
             var loss = 0.0
             for micro in 0 ..< config.gradientAccumulation {
-                let batch = try data.trainingBatch(step: step, micro: micro)
+                let batch = try data.trainingBatch(step: step, micro: micro).moved(to: device)
                 let l = try forward(batch, training: true)
                 try (config.gradientAccumulation == 1 ? l : l / Double(config.gradientAccumulation)).backward()
                 loss += try l.item() / Double(config.gradientAccumulation)
@@ -140,7 +145,7 @@ public final class Trainer {
     public func evaluate() throws -> Double {
         try withNoGrad {
             var total = 0.0
-            for i in 0 ..< config.evalBatches { total += try forward(data.validationBatch(i), training: false).item() }
+            for i in 0 ..< config.evalBatches { total += try forward(data.validationBatch(i).moved(to: device), training: false).item() }
             return total / Double(config.evalBatches)
         }
     }
@@ -155,6 +160,7 @@ public final class Trainer {
         for (name, t) in try model.stateDict() { tensors["model.\(name)"] = t }
         for (name, t) in optimizerState { tensors["optimizer.\(name)"] = t }
         tensors["rng.global"] = try Torch.globalGeneratorState()
+        if case .cuda = device { tensors["rng.cuda"] = try Torch.generatorState(on: device) }  // dropout's draws there
         let stateJSON = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
         try SafeTensors.save(tensors, metadata: ["nanolm.state": stateJSON], to: checkpointURL)
     }
@@ -180,6 +186,7 @@ public final class Trainer {
             throw SafeTensorsError(file: checkpointURL.path, problem: "loop state step \(loaded.step), tokens \(loaded.tokens) lie outside 0...\(config.steps) steps and 0...\(Limits.totalTokens) tokens: not this run's checkpoint (delete it to start over)")
         }
         try Torch.setGlobalGeneratorState(rng)
+        if case .cuda = device, let cudaRNG = contents.tensors["rng.cuda"] { try Torch.setGeneratorState(cudaRNG, on: device) }
         state = loaded
         state.tokensAtResume = state.tokens
         return true

@@ -39,6 +39,10 @@ public struct TrainingConfig: Codable, Hashable, Sendable {
     public var autocast = false
     /// libtorch intra-op threads (nil: all cores).
     public var threads: Int?
+    /// Where to train (nil: ``DeviceChoice/auto``). Like `threads`, a how and not a what: results agree
+    /// across devices within floating-point tolerance and checkpoints move between them, so a study
+    /// leaves it out of its runs' configs (and their ids) and passes it at run time.
+    public var device: DeviceChoice?
 
     public init(model: ModelConfig, steps: Int, batchSize: Int) {
         self.model = model
