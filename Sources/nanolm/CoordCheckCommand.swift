@@ -32,6 +32,7 @@ struct CoordCheck: ParsableCommand {
     @Option(help: "Largest |slope| that counts as flat.") var tolerance = 0.15
     @Option(help: "Directory for the CSV and SVG files.") var out = "coord-check"
     @Flag(help: "Print the verdicts and slopes as JSON.") var json = false
+    @Option(help: deviceHelp) var device: DeviceChoice = .auto
 
     func run() throws {
         let widthList = widths.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -61,7 +62,7 @@ struct CoordCheck: ParsableCommand {
             options.learningRate = lr
             options.tolerance = tolerance
             let stem = "coord_\(arch.rawValue)_\(kind == .muP ? "mup" : "sp")"
-            let result = try NanoLM.CoordCheck.run(options, progress: { line in
+            let result = try NanoLM.CoordCheck.run(options, device: device.resolve(), progress: { line in
                 if !json { FileHandle.standardError.write(Data("  \(kind == .muP ? "μP" : "SP") \(line)\n".utf8)) }
             })
             try result.csv.write(to: directory.appendingPathComponent("\(stem).csv"), atomically: true, encoding: .utf8)

@@ -60,6 +60,7 @@ struct EvalScore: ParsableCommand {
     @Option(help: "The metric for the average and the error: acc, acc_norm, acc_token (LLM Foundry's, which Gadre et al. used) or acc_byte.")
     var metric: ChoiceMetric = .accToken
     @Option(name: .customLong("batch-size"), help: "Most sequences per forward pass.") var batchSize = 64
+    @Option(help: deviceHelp) var device: DeviceChoice = .auto
     @Option(help: "libtorch threads (default: all cores).") var threads: Int?
     @Flag(help: "Print JSON.") var json = false
 
@@ -121,7 +122,7 @@ struct EvalScore: ParsableCommand {
         for (r, directory) in directories.enumerated() {
             log("[eval] run \(r + 1)/\(directories.count): \(directory)")
             let checkpoint: EvalCheckpoint
-            do { checkpoint = try EvalCheckpoint(directory: URL(fileURLWithPath: directory)) } catch let error as EvalError where r >= runs.count {
+            do { checkpoint = try EvalCheckpoint(directory: URL(fileURLWithPath: directory), device: device.resolve()) } catch let error as EvalError where r >= runs.count {
                 // A study's run that cannot be scored (BERT, T5) is left out and said; a named run is an error.
                 log("note: left out: \(error)")
                 continue

@@ -45,9 +45,12 @@ struct StudyRunCommand: ParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "With --executor slurm: print the sbatch script of the first pending phase, submit nothing.") var dryRun = false
     @Option(name: .customLong("sbatch"), help: "An extra #SBATCH line for Slurm, e.g. --sbatch=--partition=cpu (repeatable).") var sbatchOptions: [String] = []
     @Flag(help: "Print the result as JSON.") var json = false
+    @Option(help: deviceHelp) var device: DeviceChoice?
 
     func run() throws {
-        let (spec, directory) = try location.load()
+        var (spec, directory) = try location.load()
+        if let device { spec.device = device }
+        _ = try (spec.device ?? .auto).resolve()  // a GPU that is not there fails now, not at the first run
         let runExecutor: RunExecutor
         switch executor {
         case "local": runExecutor = jobs > 1 ? .processes(jobs: jobs, executable: selfExecutable()) : .inProcess

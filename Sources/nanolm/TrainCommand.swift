@@ -49,6 +49,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("checkpoint-every"), help: "Checkpoint every N steps (0: at the end only).") var checkpointEvery: Int?
     @Flag(help: "Forward passes under bfloat16 autocast.") var autocast = false
     @Option(help: "libtorch threads (default: all cores).") var threads: Int?
+    @Option(help: deviceHelp) var device: DeviceChoice?
     @Flag(help: "Print the summary as JSON.") var json = false
     @Option(help: "Data-parallel processes on this machine (each trains on its slice of every global batch).")
     var nproc = 1
@@ -73,6 +74,7 @@ struct Train: ParsableCommand {
         }
         let config = try applyFlags(to: base)
         try config.validate()
+        _ = try (config.device ?? .auto).resolve(slot: distributed?.rank ?? 0)  // a missing GPU fails before any work
         let dataSpec = data ?? (try? String(contentsOf: directory.appendingPathComponent("data.txt"), encoding: .utf8)) ?? "synthetic"
         let source = try openTrainingData(dataSpec, config: config)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -181,6 +183,7 @@ struct Train: ParsableCommand {
         if let checkpointEvery { c.checkpointEvery = checkpointEvery }
         if autocast { c.autocast = true }
         if let threads { c.threads = threads }
+        if let device { c.device = device }
         if c.warmupSteps > c.steps { c.warmupSteps = c.steps }
         return c
     }

@@ -124,6 +124,37 @@ final class DeviceTests: XCTestCase {
         XCTAssertThrowsError(try trainer.run()) { XCTAssertTrue("\($0)".contains("sees no CUDA device"), "\($0)") }
     }
 
+    /// `--device cuda` on a machine without a GPU: train, coord-check and study run exit non-zero saying
+    /// so (before any work); a device that is not a device is a usage error.
+    func testDeviceFlagWithoutAGPUExitsNonZero() throws {
+        try XCTSkipIf(Device.cudaDeviceCount > 0, "this machine has a GPU")
+        let nanolm = try builtNanolm()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-flag-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func run(_ arguments: [String]) throws -> (status: Int32, errors: String) {
+            let p = Process()
+            p.executableURL = nanolm
+            p.arguments = arguments
+            let errors = Pipe()
+            p.standardError = errors
+            p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+            try p.run()
+            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, text)
+        }
+        let train = try run(["train", "--arch", "gpt", "--steps", "1", "--data", "synthetic", "--out", directory.path, "--device", "cuda"])
+        XCTAssertNotEqual(train.status, 0)
+        XCTAssertTrue(train.errors.contains("sees no CUDA device"), train.errors)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("checkpoint.safetensors").path))
+        let check = try run(["coord-check", "--arch", "gpt", "--widths", "16,32", "--out", directory.path, "--device", "cuda:0"])
+        XCTAssertNotEqual(check.status, 0)
+        XCTAssertTrue(check.errors.contains("sees no CUDA device"), check.errors)
+        let bad = try run(["train", "--arch", "gpt", "--data", "synthetic", "--out", directory.path, "--device", "tpu"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.errors.contains("--device"), bad.errors)
+    }
+
     /// A config without a device (every config written before devices existed) decodes, encodes
     /// without the key (so a study's run ids do not change), and a device round-trips.
     func testTrainingConfigDeviceIsOptional() throws {

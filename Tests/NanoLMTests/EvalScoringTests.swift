@@ -24,6 +24,7 @@ final class BigramModel: CausalLanguageModel {
     let table: Tensor
     let maxSequenceLength: Int
     var vocabularySize: Int { 4 }
+    var device: Device { .cpu }
 
     init(maxSequenceLength: Int) throws {
         self.maxSequenceLength = maxSequenceLength

@@ -82,6 +82,9 @@ extension Module {
         for p in parameters { try p.move(to: device) }
     }
 
+    /// Where the parameters live (the CPU for a model without any).
+    public var device: Device { parameters.first?.value.device ?? .cpu }
+
     /// Total number of parameter elements.
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
 

@@ -8,6 +8,8 @@ public protocol CausalLanguageModel: AnyObject {
     var maxSequenceLength: Int { get }
     /// V, the size of the logits' last dimension.
     var vocabularySize: Int { get }
+    /// Where its parameters live (inputs go there).
+    var device: Device { get }
     /// ids [B, T] → logits [B, T, V]; position t predicts token t + 1.
     func logits(_ ids: Tensor, training: Bool) throws -> Tensor
 }
@@ -32,8 +34,9 @@ public struct EvalCheckpoint {
     /// The step the weights are from (the checkpoint's loop state).
     public let step: Int?
 
-    /// Reads DIR/config.json and DIR/checkpoint.safetensors as `nanolm train` writes them (see ``Trainer``).
-    public init(directory: URL) throws {
+    /// Reads DIR/config.json and DIR/checkpoint.safetensors as `nanolm train` writes them (see ``Trainer``),
+    /// with the model on `device`.
+    public init(directory: URL, device: Device = .cpu) throws {
         let configURL = directory.appendingPathComponent("config.json")
         let checkpointURL = directory.appendingPathComponent("checkpoint.safetensors")
         guard FileManager.default.fileExists(atPath: configURL.path) else {
@@ -46,7 +49,7 @@ public struct EvalCheckpoint {
         do { config = try JSON.read(TrainingConfig.self, from: configURL) } catch let error as DecodingError {
             throw EvalError.checkpoint(configURL.path, "not a training config: \(describe(error))")
         }
-        let model = try makeModel(config.model, seed: config.seed)
+        let model = try makeModel(config.model, seed: config.seed, device: device)
         guard let causal = model as? any CausalLanguageModel else {
             throw EvalError.checkpoint(directory.path, "architecture \(config.model.architecture.rawValue) is not a causal language model; multiple-choice scoring needs GPT or Llama")
         }

@@ -121,10 +121,11 @@ public struct ModelScorer: ChoiceScorer {
             for (p, id) in w.targets.enumerated() { targets[row * t + p] = Int64(id) }
             for p in (w.input.count - w.scored) ..< w.input.count { mask[row * t + p] = 1 }
         }
-        let logits = try model.logits(Tensor(ids, shape: [b, t]), training: false)           // [B, T, V]
+        let device = model.device
+        let logits = try model.logits(Tensor(ids, shape: [b, t], device: device), training: false)  // [B, T, V]
         let logProbs = try logits.to(.float32).logSoftmax(dim: 2)                              // [B, T, V]
-        let picked = try logProbs.gather(dim: 2, index: Tensor(targets, shape: [b, t, 1])).squeeze(2)  // [B, T]
-        let sums = try (picked.to(.float64) * Tensor(mask, shape: [b, t])).sum(dim: 1)       // [B]
+        let picked = try logProbs.gather(dim: 2, index: Tensor(targets, shape: [b, t, 1], device: device)).squeeze(2)  // [B, T]
+        let sums = try (picked.to(.float64) * Tensor(mask, shape: [b, t], device: device)).sum(dim: 1)  // [B]
         return try sums.toArray(Double.self)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Torch
 
 /// Scores finished runs on the built-in multiple-choice tasks of a track's held-out split, caching each
 /// run's score in its eval.json (keyed by a hash of the task set), so a rerun scores nothing again.
@@ -10,6 +11,8 @@ public struct RunScorer {
     public let vocabularySize: Int
     /// Identifies the task set and the metric in the cache.
     public let taskHash: String
+    /// Where the models are scored.
+    public var device: Device = .cpu
     /// 1 − mean chance accuracy of the tasks.
     public var chanceError: Double { 1 - tasks.map(\.chance).reduce(0, +) / Double(tasks.count) }
 
@@ -35,7 +38,7 @@ public struct RunScorer {
         if let cached = try? JSON.read(CachedScore.self, from: cacheURL), cached.tasks == taskHash {
             return (cached.error, cached.standardError, true)
         }
-        let checkpoint = try EvalCheckpoint(directory: directory)
+        let checkpoint = try EvalCheckpoint(directory: directory, device: device)
         let report = try Evaluator().evaluate(tasks, scorer: ModelScorer(model: checkpoint.model, codec: codec))
         let error = report.error(.accToken)
         let standardError = report.average[ChoiceMetric.accToken.rawValue]!.standardError

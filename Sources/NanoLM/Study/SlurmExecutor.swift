@@ -17,7 +17,7 @@ extension StudyRunner {
             # One run per task: line SLURM_ARRAY_TASK_ID+1 of the list is its directory (config.json inside).
             set -euo pipefail
             run=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" \(listFile))
-            exec \(executable) train --config "$run/config.json" --data \(spec.data) --out "$run" --threads \(threads) --json
+            exec \(executable) train --config "$run/config.json" --data \(spec.data) --out "$run" --threads \(threads) --device \(spec.device ?? .auto) --json
 
             """
     }

@@ -210,27 +210,32 @@ public final class StudyRunner {
     }
 
     func trainInProcess(_ run: StudyRun) throws -> RunSummary {
-        let data = try openTrainingData(spec.data, config: run.config)
-        let model = try makeModel(run.config.model, seed: run.config.seed)
-        let trainer = try Trainer(config: run.config, model: model, data: data, directory: URL(fileURLWithPath: run.directory))
+        var config = run.config
+        config.device = spec.device
+        let data = try openTrainingData(spec.data, config: config)
+        let model = try makeModel(config.model, seed: config.seed)
+        let trainer = try Trainer(config: config, model: model, data: data, directory: URL(fileURLWithPath: run.directory))
         return try trainer.run()
     }
 
-    func trainArguments(_ run: StudyRun, threads: Int) -> [String] {
+    /// The child's command line; `slot` (0 ..< jobs, free while it runs) picks its GPU for `cuda` and
+    /// `auto`, so N jobs on N GPUs train one per GPU.
+    func trainArguments(_ run: StudyRun, threads: Int, slot: Int = 0) throws -> [String] {
         ["train", "--config", run.directory + "/config.json", "--data", spec.data, "--out", run.directory,
-         "--threads", "\(threads)", "--json"]
+         "--threads", "\(threads)", "--device", "\(try (spec.device ?? .auto).resolve(slot: slot))", "--json"]
     }
 
     func trainInProcesses(_ pending: [StudyRun], jobs: Int, executable: String, phase: String) throws {
         let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / jobs)
         var queue = pending[...]
-        var running: [(StudyRun, Process)] = []
+        var running: [(StudyRun, Process, slot: Int)] = []
         var started = 0
         while !queue.isEmpty || !running.isEmpty {
             while running.count < jobs, let run = queue.popFirst() {
+                let slot = (0 ..< jobs).first { s in !running.contains { $0.slot == s } } ?? 0
                 let p = Process()
                 p.executableURL = URL(fileURLWithPath: executable)
-                p.arguments = trainArguments(run, threads: threads)
+                p.arguments = try trainArguments(run, threads: threads, slot: slot)
                 p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
                 let logURL = URL(fileURLWithPath: run.directory + "/train.log")
                 _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
@@ -239,10 +244,10 @@ public final class StudyRunner {
                 try store.setStatus(run.id, "running")
                 started += 1
                 log("[\(phase)] \(started)/\(pending.count) \(run.design) width \(run.width) lr \(run.hyper.learningRate) (pid \(p.processIdentifier))")
-                running.append((run, p))
+                running.append((run, p, slot))
             }
             Thread.sleep(forTimeInterval: 0.2)
-            for (run, p) in running where !p.isRunning {
+            for (run, p, _) in running where !p.isRunning {
                 if let summary = Self.finishedSummary(run.directory) {
                     try store.record(run.id, summary: summary)
                     log("[\(phase)]   \(run.design) width \(run.width) lr \(run.hyper.learningRate): \(describe(summary))")
@@ -255,8 +260,8 @@ public final class StudyRunner {
             }
             running.removeAll { !$0.1.isRunning }
             if StudyInterrupt.requested {
-                for (_, p) in running { p.interrupt() }
-                for (_, p) in running { p.waitUntilExit() }
+                for (_, p, _) in running { p.interrupt() }
+                for (_, p, _) in running { p.waitUntilExit() }
                 throw StudyError.failed("interrupted: rerun `nanolm study run` to resume from the checkpoints")
             }
         }

@@ -66,12 +66,15 @@ public struct StudySpec: Codable, Hashable, Sendable {
     public var budget: Budget
     public var seed: UInt64?
     public var dataSeed: UInt64?
+    /// Where runs train: cpu, cuda, cuda:N or auto (default). Not part of a run's identity: a study
+    /// started on one device continues on another (`nanolm study run --device` overrides it).
+    public var device: DeviceChoice?
     public var options: Options?
 
     /// The keys each part of the file may use: a misspelt key is an error, not a silently ignored line.
     static let allowedKeys: [String: Set<String>] = [
         "": ["name", "data", "vocabularySize", "baseWidth", "designs", "grid", "proxyWidths", "targetWidth", "budget",
-             "seed", "dataSeed", "options"],
+             "seed", "dataSeed", "device", "options"],
         "designs": ["name", "architecture", "layers", "ffnRatio", "headDim", "tiedEmbeddings", "dropout"],
         "grid": ["learningRates", "initStds", "outputMultipliers"],
         "budget": ["steps", "batchSize", "sequenceLength", "warmupSteps", "decay", "lossWindow", "checkpointEvery",
