@@ -74,16 +74,17 @@ final class ExportTests: XCTestCase {
             }
         }
         // tiktoken's ranks (the same tokens as the BPE, ranked by id) go out as merges derived from the ranks.
-        do {
-            let codec = TokenizerTests.tiktoken
+        // With cl100k's pattern, a Split regex goes before the byte-level step.
+        let cl100k = try Tokenizer(tiktoken: TokenizerTests.fixture("hf.tiktoken"), pattern: .cl100k)
+        for (name, codec) in [("gpt-mup-untied-tiktoken", TokenizerTests.tiktoken), ("gpt-mup-untied-cl100k", cl100k)] {
             let (config, model) = try self.model(.gpt, muP: true, tied: false, vocabularySize: codec.special.vocabularySize, seed: seed)
             let source = ExportSource(directory: root, config: config, model: model, step: 10, data: "fixture", codec: codec)
-            let directory = root.appendingPathComponent("gpt-mup-untied-tiktoken")
+            let directory = root.appendingPathComponent(name)
             try HFExport().write(source, to: directory)
-            let reference = root.appendingPathComponent("gpt-mup-untied-tiktoken.reference.safetensors")
+            let reference = root.appendingPathComponent("\(name).reference.safetensors")
             try ExportCheck.writeReference(source, to: reference)
             pairs.append((directory, reference))
-            names.append("gpt-mup-untied-tiktoken")
+            names.append(name)
         }
         // The control: GPT-2's attn.c_proj is square, so a missing transpose loads without complaint.
         let broken = root.appendingPathComponent("gpt-mup-untied-transposed")

@@ -5,7 +5,7 @@ import Foundation
 /// `special_tokens_map.json`; for a BPE with a merge list also GPT-2's `vocab.json` and `merges.txt`.
 ///
 /// Both of nanolm's tokenizers are byte-level: a BPE (``Tokenizer``, merges ranked by line, or tiktoken's
-/// ranks turned into merges) becomes HF's ByteLevel pre-tokenizer (GPT-2's pattern) + BPE model; byte ids
+/// ranks turned into merges) becomes HF's ByteLevel pre-tokenizer (GPT-2's pattern; cl100k's as a Split regex before it) + BPE model; byte ids
 /// (``ByteCodec``) become a BPE with the 256 byte tokens and no merges, the whole text one pre-token. Special tokens (EOS, [MASK], [PAD], T5's
 /// sentinels `<extra_id_N>`, which every nanolm tokenizer has) keep nanolm's ids as added tokens.
 public enum HFTokenizerFiles {
@@ -27,16 +27,15 @@ public enum HFTokenizerFiles {
         var merges: [String] = []
         let useRegex: Bool
         var ignoreMerges = false
+        var split: String?  // a pre-tokenization regex HF's ByteLevel does not have built in
         var files = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]
         switch codec {
         case let bpe as Tokenizer:
-            guard bpe.pattern == .gpt2 else {
-                throw Unsupported(reason: "only GPT-2's pre-tokenization pattern maps onto HF's ByteLevel pre-tokenizer (this one uses \(bpe.pattern.rawValue))")
-            }
             for (id, bytes) in bpe.tokens.enumerated() where !bytes.isEmpty { vocabulary[byteLevelString(bytes)] = id }
             let pairs = bpe.rule == .merges ? bpe.merges : mergesFromRanks(bpe)
             merges = pairs.map { byteLevelString(bpe.tokens[Int($0.0)]) + " " + byteLevelString(bpe.tokens[Int($0.1)]) }
-            useRegex = true
+            useRegex = bpe.pattern == .gpt2
+            split = bpe.pattern == .cl100k ? cl100kPattern : nil
             ignoreMerges = bpe.rule == .ranks
             if bpe.rule == .merges {
                 try bpe.writeGPT2(vocabulary: directory.appendingPathComponent("vocab.json"), merges: directory.appendingPathComponent("merges.txt"))
@@ -59,7 +58,10 @@ public enum HFTokenizerFiles {
                 ["id": id, "content": name, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true] as [String: Any]
             },
             "normalizer": NSNull(),
-            "pre_tokenizer": byteLevel,
+            "pre_tokenizer": split.map { pattern -> [String: Any] in
+                ["type": "Sequence", "pretokenizers": [
+                    ["type": "Split", "pattern": ["Regex": pattern], "behavior": "Isolated", "invert": false] as [String: Any], byteLevel]]
+            } ?? byteLevel,
             "post_processor": NSNull(),
             "decoder": byteLevel,
             "model": [
@@ -82,6 +84,10 @@ public enum HFTokenizerFiles {
         try writeJSON(config, to: directory.appendingPathComponent("tokenizer_config.json"))
         return files
     }
+
+    /// cl100k_base's pre-tokenization pattern as tiktoken 0.14 writes it (nanolm's ``PreTokenizer/cl100k``
+    /// scanner follows the same string), for HF's Split pre-tokenizer.
+    static let cl100kPattern = #"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s"#
 
     /// tiktoken's ranks as HF merges, as transformers' tiktoken converter derives them: a token of two or
     /// more bytes is the merge of the two pieces its bytes reduce to under tiktoken's algorithm with only
