@@ -3,7 +3,7 @@ import Foundation
 import NanoLM
 
 /// `nanolm coord-check`: μP's coordinate check, with SP as the negative control.
-struct CoordCheck: ParsableCommand {
+struct CoordCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "coord-check",
         abstract: "Check that μP is implemented right: module outputs must not change size with width.",
@@ -19,7 +19,7 @@ struct CoordCheck: ParsableCommand {
             """)
 
     @Option(help: "Architecture: gpt, llama, bert or t5.") var arch: Architecture
-    @Option(help: "mup, sp, or both (μP and the SP control).") var param = "both"
+    @Option(help: "mup, sp, or both (μP and the SP control).") var param: Choice = .both
     @Option(help: "Comma-separated widths.") var widths = "64,128,256,512"
     @Option(name: .customLong("base-width"), help: "μP base width (default: the narrowest).") var baseWidth: Int?
     @Option(help: "Transformer blocks.") var layers = 2
@@ -39,13 +39,7 @@ struct CoordCheck: ParsableCommand {
         guard widthList.count >= 2, widthList.allSatisfy({ $0 > 0 && $0 % headDim == 0 }) else {
             throw ValidationError("--widths needs at least two positive multiples of --head-dim \(headDim), got '\(widths)'")
         }
-        let kinds: [Parametrization.Kind]
-        switch param.lowercased() {
-        case "mup", "μp": kinds = [.muP]
-        case "sp", "standard": kinds = [.standard]
-        case "both": kinds = [.muP, .standard]
-        default: throw ValidationError("--param must be mup, sp or both, got '\(param)'")
-        }
+        let kinds = param.kinds
         let directory = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var results: [NanoLM.CoordCheck.Result] = []
@@ -84,5 +78,18 @@ struct CoordCheck: ParsableCommand {
         if let mu = results.first(where: { $0.options.parametrization == .muP }), !mu.passed {
             throw ExitCode(1)  // μP failing its coordinate check is a bug
         }
+    }
+}
+
+extension CoordCheckCommand {
+    /// `--param`: one parametrization, or μP with SP as the negative control.
+    enum Choice: String, CaseIterable, ExpressibleByArgument {
+        case mup, sp, both
+
+        init?(argument: String) {
+            if let one = ParametrizationOption(argument: argument) { self = one == .mup ? .mup : .sp } else if argument == "both" { self = .both } else { return nil }
+        }
+
+        var kinds: [Parametrization.Kind] { self == .both ? [.muP, .standard] : [self == .mup ? .muP : .standard] }
     }
 }

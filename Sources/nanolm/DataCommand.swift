@@ -49,7 +49,7 @@ struct DataCommand: ParsableCommand {
             try applySources(&track)
             try track.validate(file: self.track)
             for d in track.domains where d.sources.contains(where: { $0.paths?.contains { $0.hasPrefix("DATA/") } ?? false }) {
-                throw DataCommandError("domain \(d.name) has no data yet: pass --source \(d.name)=PATH, or write a track file (nanolm data track \(track.name) > track.json) and edit its paths")
+                throw CLIError("domain \(d.name) has no data yet: pass --source \(d.name)=PATH, or write a track file (nanolm data track \(track.name) > track.json) and edit its paths")
             }
             if let packages = track.packages { try checkPackages(packages, track: track) }
 
@@ -196,16 +196,8 @@ func checkPackages(_ packages: [String], track: Track) throws {
     let installed = Set(output.split(separator: "\n").filter { $0.hasSuffix("install ok installed") }.map { String($0.split(separator: " ")[0]) })
     let missing = packages.filter { !installed.contains($0) }
     if !missing.isEmpty {
-        throw DataCommandError("track \(track.name) reads text from Debian packages that are not installed: \(missing.joined(separator: " ")). Install them: apt-get install \(missing.joined(separator: " ")) (scripts/deps.sh does this)")
+        throw CLIError("track \(track.name) reads text from Debian packages that are not installed: \(missing.joined(separator: " ")). Install them: apt-get install \(missing.joined(separator: " ")) (scripts/deps.sh does this)")
     }
-}
-
-func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
-
-func encodeJSON<T: Encodable>(_ value: T) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 
 /// The human-readable account of a shard directory: splits, tokens per domain, what was repeated.
@@ -236,10 +228,4 @@ func summary(_ index: ShardIndex) -> String {
         lines.append("\(d.name): skipped \(d.skipped) documents (first: \(d.firstSkipped ?? "?"))")
     }
     return lines.joined(separator: "\n")
-}
-
-/// A failure that is not a usage mistake: printed without the usage text.
-struct DataCommandError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

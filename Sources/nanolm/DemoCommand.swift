@@ -4,8 +4,9 @@ import NanoLM
 import Torch
 
 /// `nanolm demo`: proves the engine works on this machine — an MLP fits a toy curve in a second.
-struct Demo: ParsableCommand {
+struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "demo",
         abstract: "Train a tiny MLP on a toy curve and print the loss falling (checks libtorch works here).")
 
     @Option(help: "Gradient steps.") var steps = 300

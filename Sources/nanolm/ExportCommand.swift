@@ -4,8 +4,9 @@ import NanoLM
 import Torch
 
 /// `nanolm export`: a trained run as a directory Hugging Face transformers loads.
-struct Export: ParsableCommand {
+struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Export a trained run for Hugging Face transformers (from_pretrained), μP folded into the weights.",
         discussion: """
             Writes DIR with model.safetensors (HF's names and layouts; sharded with an index above \
@@ -52,7 +53,7 @@ struct Export: ParsableCommand {
         let runDirectory: URL
         if let study, let design, let width {
             let spec: StudySpec
-            do { spec = try StudySpec.load(URL(fileURLWithPath: study)) } catch { throw ValidationError("\(error)") }
+            spec = try StudySpec.load(URL(fileURLWithPath: study))
             let studyDirectory = URL(fileURLWithPath: dir ?? "studies/\(spec.name)")
             runDirectory = try ExportSource.studyRun(spec, directory: studyDirectory, design: design, width: width)
         } else {

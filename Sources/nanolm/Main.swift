@@ -13,7 +13,7 @@ struct Main: ParsableCommand {
             count C, and extrapolate to the target width.
             """,
         version: NanoLMInfo.version,
-        subcommands: [Study.self, Train.self, DataCommand.self, TokenizerCommand.self, Params.self, CoordCheck.self,
-                      Fit.self, Predict.self, Cost.self, Eval.self, Export.self, Demo.self]
+        subcommands: [StudyCommand.self, TrainCommand.self, DataCommand.self, TokenizerCommand.self, ParamsCommand.self,
+                      CoordCheckCommand.self, FitCommand.self, PredictCommand.self, CostCommand.self, EvalCommand.self, ExportCommand.self, DemoCommand.self]
     )
 }

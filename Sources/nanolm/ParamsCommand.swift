@@ -3,8 +3,9 @@ import Foundation
 import NanoLM
 
 /// `nanolm params`: parameter counts, training FLOPs per token, and the per-tensor μP audit.
-struct Params: ParsableCommand {
+struct ParamsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "params",
         abstract: "Count a model's parameters and FLOPs; with --audit, list every tensor's μP role and multipliers.",
         discussion: """
             The count μScaling fits against (C) includes the token embedding and the readout and leaves out \
@@ -25,7 +26,7 @@ struct Params: ParsableCommand {
     @Option(name: .customLong("head-dim"), help: "Head size (heads = width / head-dim).") var headDim = 64
     @Option(name: .customLong("ffn-ratio"), help: "MLP hidden size as a multiple of width.") var ffnRatio = 4.0
     @Flag(help: "Tie the readout to the token embedding (nanoGPT; the paper's Table 3 sizes).") var tied = false
-    @Option(help: "Parametrization: mup or sp.") var param = "mup"
+    @Option(help: "Parametrization: mup or sp.") var param: ParametrizationOption = .mup
     @Option(name: .customLong("base-width"), help: "μP base width.") var baseWidth = 256
     @Option(name: .customLong("init-std"), help: "Initialisation std σ at the base width.") var initStd = 0.02
     @Option(name: .customLong("output-mult"), help: "Output multiplier τ at the base width.") var outputMultiplier = 1.0
@@ -33,12 +34,7 @@ struct Params: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func makeConfig() throws -> ModelConfig {
-        let parametrization: Parametrization
-        switch param.lowercased() {
-        case "mup", "μp": parametrization = .muP(baseWidth: baseWidth)
-        case "sp", "standard": parametrization = .standard
-        default: throw ValidationError("--param must be mup or sp, got '\(param)'")
-        }
+        let parametrization = param.parametrization(baseWidth: baseWidth)
         let config = ModelConfig(architecture: arch, layers: layers, width: width, vocabularySize: vocab,
                                  sequenceLength: sequenceLength, headDim: headDim, ffnRatio: ffnRatio, tiedEmbeddings: tied,
                                  parametrization: parametrization,
@@ -58,7 +54,7 @@ struct Params: ParsableCommand {
             }
             let model = try makeModel(config, seed: 0)
             guard model.parameterCount == counts.total else {
-                throw ValidationError("internal: the built model has \(model.parameterCount) parameters, the analytic count \(counts.total)")
+                throw CLIError("internal: the built model has \(model.parameterCount) parameters, the analytic count \(counts.total)")
             }
             rows = config.audit(model)
         }

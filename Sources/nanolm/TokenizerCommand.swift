@@ -46,7 +46,7 @@ struct TokenizerCommand: ParsableCommand {
                     }
                 }
             } catch is Enough {}
-            guard bytes > 0 else { throw DataCommandError("no text in \(input.joined(separator: " "))") }
+            guard bytes > 0 else { throw CLIError("no text in \(input.joined(separator: " "))") }
             log("[tokenizer] \(documents.count) documents, \(formatCount(bytes)) bytes" + (skipped.count > 0 ? "; skipped \(skipped.count) (first: \(skipped.first ?? "?"))" : ""))
             let t0 = Date()
             let tokenizer = try Tokenizer.train(documents: documents, vocabularySize: vocab, progress: log)
@@ -135,4 +135,3 @@ struct TokenizerCommand: ParsableCommand {
     }
 }
 
-extension PreTokenizer: ExpressibleByArgument {}

@@ -4,8 +4,9 @@ import NanoLM
 import Torch
 
 /// `nanolm train`: one training run, from a config file and/or flags, into its own directory.
-struct Train: ParsableCommand {
+struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "train",
         abstract: "Train one model (GPT, Llama, BERT or T5; SP or μP) and record its losses.",
         discussion: """
             A run lives in its own directory (--out): config.json, metrics.jsonl (one JSON line per step), \
@@ -30,7 +31,7 @@ struct Train: ParsableCommand {
     @Option(help: "Vocabulary size.") var vocab: Int?
     @Option(name: .customLong("seq-len"), help: "Sequence length.") var sequenceLength: Int?
     @Option(name: .customLong("head-dim"), help: "Head size (heads = width / head-dim).") var headDim: Int?
-    @Option(help: "Parametrization: mup or sp.") var param: String?
+    @Option(help: "Parametrization: mup or sp.") var param: ParametrizationOption?
     @Option(name: .customLong("base-width"), help: "μP base width.") var baseWidth: Int?
     @Option(help: "Base learning rate l (μTransferable).") var lr: Double?
     @Option(name: .customLong("init-std"), help: "Initialisation std σ (μTransferable).") var initStd: Double?
@@ -66,19 +67,23 @@ struct Train: ParsableCommand {
         let distributed = try DistributedEnvironment.current()
         if nproc > 1 && distributed == nil { return try launchRanks() }
         let directory = URL(fileURLWithPath: resume ?? out!)
+        let run = RunDirectory(directory)
         var base: TrainingConfig
-        if let path = resume.map({ "\($0)/config.json" }) ?? config {
-            do { base = try TrainingConfig.load(URL(fileURLWithPath: path)) } catch { throw ValidationError("\(error)") }
+        if resume != nil {
+            base = try run.readConfig()
+        } else if let path = self.config {
+            base = try RunDirectory.readConfig(URL(fileURLWithPath: path))
         } else {
             base = TrainingConfig(model: ModelConfig(architecture: arch ?? .gpt), steps: 100, batchSize: 8)
         }
         let config = try applyFlags(to: base)
         try config.validate()
         _ = try (config.device ?? .auto).resolve(slot: distributed?.rank ?? 0)  // a missing GPU fails before any work
-        let dataSpec = data ?? (try? String(contentsOf: directory.appendingPathComponent("data.txt"), encoding: .utf8)) ?? "synthetic"
+        // A resumed run trains on the data it recorded; a new run without --data was refused by validate().
+        let dataSpec = try run.data(given: data)
         let source = try openTrainingData(dataSpec, config: config)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try dataSpec.write(to: directory.appendingPathComponent("data.txt"), atomically: true, encoding: .utf8)
+        try run.create()
+        try run.writeData(dataSpec)
 
         let model = try makeModel(config.model, seed: config.seed)
         var data = source
@@ -93,9 +98,13 @@ struct Train: ParsableCommand {
         let trainer = try Trainer(config: config, model: model, data: data, directory: directory)
         trainer.dataParallel = parallel
         let quiet = json || (distributed.map { $0.rank != 0 } ?? false)
-        let reporter = ProgressReporter(quiet: quiet)
-        let summary = try trainer.run { reporter.report($0) }
-        reporter.finish()
+        let progress = quiet ? nil : ProgressLine()
+        let summary = try trainer.run { p in
+            let eta = p.step > 0 ? p.elapsed / Double(p.step) * Double(p.totalSteps - p.step) : 0
+            progress?.update(String(format: "step %d/%d  loss %.4f  lr %.2e  %.0f tok/s  ETA %.0fs", p.step, p.totalSteps, p.loss,
+                                    p.learningRate, p.tokensPerSecond, eta), fraction: Double(p.step) / Double(max(p.totalSteps, 1)))
+        }
+        progress?.finish()
         if quiet && !json { return }
         if json {
             let encoder = JSONEncoder()
@@ -153,11 +162,7 @@ struct Train: ParsableCommand {
         if let sequenceLength { c.model.sequenceLength = sequenceLength }
         if let headDim { c.model.headDim = headDim }
         if let param {
-            switch param.lowercased() {
-            case "mup", "μp": c.model.parametrization = .muP(baseWidth: baseWidth ?? c.model.parametrization.baseWidth)
-            case "sp", "standard": c.model.parametrization = .standard
-            default: throw ValidationError("--param must be mup or sp, got '\(param)'")
-            }
+            c.model.parametrization = param.parametrization(baseWidth: baseWidth ?? c.model.parametrization.baseWidth)
         } else if let baseWidth {
             c.model.parametrization.baseWidth = baseWidth
         }
@@ -199,37 +204,4 @@ struct Train: ParsableCommand {
         lines.append("run directory: \(directory.path)")
         return lines.joined(separator: "\n")
     }
-}
-
-extension Architecture: ExpressibleByArgument {}
-extension Schedule.Decay: ExpressibleByArgument {}
-extension AdamW.Rule: ExpressibleByArgument {}
-
-/// A progress bar on a terminal, a plain line every 10% otherwise.
-final class ProgressReporter {
-    let isTerminal = isatty(STDERR_FILENO) != 0
-    let quiet: Bool
-    var lastPrinted = -1
-
-    init(quiet: Bool) { self.quiet = quiet }
-
-    func report(_ p: TrainingProgress) {
-        guard !quiet else { return }
-        let eta = p.step > 0 ? p.elapsed / Double(p.step) * Double(p.totalSteps - p.step) : 0
-        let text = String(format: "step %d/%d  loss %.4f  lr %.2e  %.0f tok/s  ETA %.0fs", p.step, p.totalSteps, p.loss,
-                          p.learningRate, p.tokensPerSecond, eta)
-        if isTerminal {
-            let width = 24, filled = width * p.step / max(p.totalSteps, 1)
-            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-            FileHandle.standardError.write(Data("\r\(bar) \(text)\u{1B}[K".utf8))
-        } else {
-            let decile = 10 * p.step / max(p.totalSteps, 1)
-            if decile != lastPrinted || p.step == p.totalSteps {
-                lastPrinted = decile
-                FileHandle.standardError.write(Data((text + "\n").utf8))
-            }
-        }
-    }
-
-    func finish() { if isTerminal && !quiet { FileHandle.standardError.write(Data("\n".utf8)) } }
 }

@@ -92,7 +92,7 @@ final class EvalOverTrainingTests: XCTestCase {
             let n = 1000 * w, d = Int(m * Double(n))
             let l = loss(Double(n), Double(d))
             return OverTrainingRun(width: w, multiplier: m, inFit: fit, parameters: n, tokens: d, steps: 1, directory: "",
-                                   loss: l, error: eps - k * exp(-gamma * l), errorStandardError: 0.01, status: "completed")
+                                   loss: l, error: eps - k * exp(-gamma * l), errorStandardError: 0.01, status: .done)
         }
         let r = study.fitAndPredict(runs, chanceError: eps)
         let f = try XCTUnwrap(r.lossFit, r.lossFitError ?? "")
@@ -124,7 +124,7 @@ final class EvalOverTrainingTests: XCTestCase {
         let result = try study.run()
         XCTAssertEqual(result.runs.count, 12)
         for run in result.runs {
-            XCTAssertEqual(run.status, "completed")
+            XCTAssertEqual(run.status, .done)
             XCTAssertEqual(Double(run.tokens) / Double(run.parameters), run.multiplier, accuracy: 128 / Double(run.parameters) + 1e-9)
             let loss = try XCTUnwrap(run.loss), error = try XCTUnwrap(run.error)
             XCTAssertTrue(loss.isFinite && loss < log(384.0), "width \(run.width) M \(run.multiplier): loss \(loss) is no better than uniform")

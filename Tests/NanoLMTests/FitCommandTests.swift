@@ -125,7 +125,7 @@ extension FitCommandTests {
 
     /// A saved fit with a covariance of the wrong shape is an error naming the field (it trapped in predict).
     func testDamagedSavedFitIsAnError() throws {
-        let saved = try write("fit.json", #"{"a": 3.06, "b": -0.028, "c": 0, "standardDeviations": [0.2, 0.0056, 0], "covariance": [[0.04]], "#
+        let saved = try write("fit.json", #"{"law": "mu", "a": 3.06, "b": -0.028, "c": 0, "standardDeviations": [0.2, 0.0056, 0], "covariance": [[0.04]], "#
             + #""n": 2, "rmse": 0.017, "parameters": [5e4, 9e4], "losses": [2.24, 2.21]}"#)
         let predict = try nanolm(["predict", "--fit", saved, "1e6"])
         XCTAssertEqual(predict.status, 1)

@@ -37,7 +37,7 @@ final class StudySlurmTests: XCTestCase {
         XCTAssertEqual(p.terminationStatus, 0)
         let slurm = try JSONDecoder().decode(StudyResult.self, from: data)
         XCTAssertEqual(slurm.runs.count, local.runs.count)
-        XCTAssertEqual(slurm.runs.filter { $0.status == "done" }.count, local.runs.filter { $0.status == "done" }.count)
+        XCTAssertEqual(slurm.runs.filter { $0.status == .done }.count, local.runs.filter { $0.status == .done }.count)
         XCTAssertEqual(slurm.outcomes[0].best, local.outcomes[0].best)
         XCTAssertNotNil(slurm.outcomes[0].targetLoss)
         // Each Slurm task trained with its own thread count; losses agree to float precision, not bitwise.

@@ -47,13 +47,13 @@ final class StudyTests: XCTestCase {
         let file = try write(Self.tinyYAML(options: "options: {transferCheckWidths: [48]}"))
         let (result, lines) = try runStudy(file, directory: root.appendingPathComponent("s"))
         // The transfer check ran the grid at width 48 too; it is not in the cost (checked below by Eq. 1).
-        XCTAssertEqual(result.runs.filter { $0.phase == "grid" && $0.width == 48 }.count, 3)
+        XCTAssertEqual(result.runs.filter { $0.phase == .grid && $0.width == 48 }.count, 3)
         for phase in ["(1)", "(2)", "(3)", "(4)", "(6)", "(7)", "(8)"] {
             XCTAssertTrue(lines.contains { $0.hasPrefix("== \(phase)") }, "phase \(phase) missing from the output")
         }
         let outcome = try XCTUnwrap(result.outcomes.first)
         XCTAssertNotEqual(outcome.best.learningRate, 30, "a diverged grid point was chosen")
-        let diverged = result.runs.filter { $0.status == "diverged" && $0.width == 32 }
+        let diverged = result.runs.filter { $0.status == .diverged && $0.width == 32 }
         XCTAssertEqual(diverged.map(\.hyper.learningRate), [30])
 
         // The proxies, read back from their own summary.json files, refitted here.
@@ -107,10 +107,10 @@ final class StudyTests: XCTestCase {
         let spec = try StudySpec.load(file)
         let runner = try StudyRunner(spec: spec, file: file.path, directory: dir, log: { _ in })
         let design = spec.designs[0]
-        let grid = try spec.gridPoints.map { try runner.plan(design, width: 32, hyper: $0, phase: "grid") }
-        try runner.execute(grid, executor: .inProcess, phase: "grid")
+        let grid = try spec.gridPoints.map { try runner.plan(design, width: 32, hyper: $0, phase: .grid) }
+        try runner.execute(grid, executor: InProcessExecutor(), phase: .grid)
         let best = clean.outcomes[0].best
-        let proxy = try runner.plan(design, width: 64, hyper: best, phase: "proxy")
+        let proxy = try runner.plan(design, width: 64, hyper: best, phase: .proxy)
         // Ctrl-C after step 4: the trainer checkpoints and stops, as in an interrupted `nanolm study run`.
         let trainer = try Trainer(config: proxy.config, model: try makeModel(proxy.config.model, seed: proxy.config.seed),
                                   data: try openTrainingData(spec.data, config: proxy.config), directory: URL(fileURLWithPath: proxy.directory))
@@ -214,12 +214,12 @@ final class StudyTests: XCTestCase {
         let (result, lines) = try runStudy(file, directory: root.appendingPathComponent("s"))
         let gpt = try XCTUnwrap(result.outcomes.first { $0.design == "gpt" }?.downstream)
         XCTAssertEqual(gpt.map(\.width), [32, 48, 64, 80, 96])
-        XCTAssertEqual(gpt.map(\.phase), ["proxy", "proxy", "proxy", "proxy", "target"])
+        XCTAssertEqual(gpt.map(\.phase), [.proxy, .proxy, .proxy, .proxy, .target])
         XCTAssertTrue(gpt.allSatisfy { (0 ... 1).contains($0.error) && $0.standardError > 0 })
         XCTAssertNil(result.outcomes.first { $0.design == "bert" }?.downstream)
         XCTAssertTrue(lines.contains { $0.contains("bert: bert is not a causal model") }, lines.joined(separator: "\n"))
         // The score is the evaluator's: the target scored directly equals the study's number.
-        let target = try XCTUnwrap(result.runs.first { $0.design == "gpt" && $0.phase == "target" })
+        let target = try XCTUnwrap(result.runs.first { $0.design == "gpt" && $0.phase == .target })
         let scorer = try RunScorer(data: shards, itemsPerTask: 8, seed: 0)
         let checkpoint = try EvalCheckpoint(directory: URL(fileURLWithPath: target.directory))
         let report = try Evaluator().evaluate(scorer.tasks, scorer: ModelScorer(model: checkpoint.model, codec: scorer.codec))

@@ -34,36 +34,30 @@ public struct EvalCheckpoint {
     /// The step the weights are from (the checkpoint's loop state).
     public let step: Int?
 
-    /// Reads DIR/config.json and DIR/checkpoint.safetensors as `nanolm train` writes them (see ``Trainer``),
-    /// with the model on `device`.
+    /// Reads the run's config.json and checkpoint.safetensors (see ``RunDirectory``), with the model on `device`.
     public init(directory: URL, device: Device = .cpu) throws {
-        let configURL = directory.appendingPathComponent("config.json")
-        let checkpointURL = directory.appendingPathComponent("checkpoint.safetensors")
-        guard FileManager.default.fileExists(atPath: configURL.path) else {
+        let run = RunDirectory(directory)
+        guard run.hasConfig else {
             throw EvalError.checkpoint(directory.path, "no config.json: is it a run directory written by `nanolm train`?")
         }
-        guard FileManager.default.fileExists(atPath: checkpointURL.path) else {
+        guard run.hasCheckpoint else {
             throw EvalError.checkpoint(directory.path, "no checkpoint.safetensors: train the run first (`nanolm train --resume \(directory.path)`)")
         }
         let config: TrainingConfig
-        do { config = try JSON.read(TrainingConfig.self, from: configURL) } catch let error as DecodingError {
-            throw EvalError.checkpoint(configURL.path, "not a training config: \(describe(error))")
-        }
+        do { config = try run.readConfig() } catch let error as RunDirectoryError { throw EvalError.checkpoint(error.path, error.problem) }
         let model = try makeModel(config.model, seed: config.seed, device: device)
         guard let causal = model as? any CausalLanguageModel else {
             throw EvalError.checkpoint(directory.path, "architecture \(config.model.architecture.rawValue) is not a causal language model; multiple-choice scoring needs GPT or Llama")
         }
-        let contents = try SafeTensors.load(checkpointURL)
-        let weights = Dictionary(uniqueKeysWithValues: contents.tensors.compactMap { key, value in
-            key.hasPrefix("model.") ? (String(key.dropFirst("model.".count)), value) : nil
-        })
-        try model.load(weights, from: checkpointURL.path)
-        let state = contents.metadata["nanolm.state"].flatMap { try? JSONDecoder().decode(LoopState.self, from: Data($0.utf8)) }
+        guard let checkpoint = try run.loadCheckpoint() else {
+            throw EvalError.checkpoint(directory.path, "no checkpoint.safetensors: train the run first (`nanolm train --resume \(directory.path)`)")
+        }
+        try model.load(checkpoint.model, from: run.checkpointURL.path)
         self.directory = directory
         self.config = config
         self.model = causal
-        self.summary = try? JSON.read(RunSummary.self, from: directory.appendingPathComponent("summary.json"))
-        self.step = state?.step
+        self.summary = run.readSummary()
+        self.step = checkpoint.state?.step
     }
 }
 

@@ -25,7 +25,7 @@ public struct OverTrainingRun: Codable, Sendable {
     /// The same from Err(L) with ε fixed at the chance error (``AnchoredDownstreamFit``).
     public var predictedErrorAnchored: Double?
     public var predictedErrorAnchoredAtActualLoss: Double?
-    public var status: String
+    public var status: RunStatus
 
     /// 6·N·D.
     public var compute: Double { 6 * Double(parameters) * Double(tokens) }
@@ -116,40 +116,39 @@ public final class OverTrainingStudy {
         return config
     }
 
-    public func run() throws -> OverTrainingResult {
+    /// Trains the runs that have not finished with `executor`, scores every completed one, fits and predicts.
+    public func run(executor: any RunExecutor = InProcessExecutor()) throws -> OverTrainingResult {
         let data = URL(fileURLWithPath: spec.data)
         let scorer = try RunScorer(data: data, itemsPerTask: spec.evalItems ?? 200, seed: spec.seed ?? 0)
         let vocabularySize = (scorer.vocabularySize + 63) / 64 * 64
-        let tasks = scorer.tasks
         let planned = spec.plannedRuns()
-        log("== over-training study \(spec.name): \(planned.count) runs (\(planned.filter(\.inFit).count) for the fits), \(tasks.count) tasks")
+        log("== over-training study \(spec.name): \(planned.count) runs (\(planned.filter(\.inFit).count) for the fits), \(scorer.tasks.count) tasks")
         var runs: [OverTrainingRun] = []
-        for (i, p) in planned.enumerated() {
+        var jobs: [TrainingJob] = []
+        for p in planned {
             let config = try config(width: p.width, multiplier: p.multiplier, vocabularySize: vocabularySize)
-            let dir = directory.appendingPathComponent(String(format: "runs/w%d-M%g", p.width, p.multiplier))
-            var run = OverTrainingRun(width: p.width, multiplier: p.multiplier, inFit: p.inFit,
-                                      parameters: try config.model.parameterCounts().scaling, tokens: config.tokensPerStep * config.steps,
-                                      steps: config.steps, directory: dir.path, status: "pending")
-            var summary = StudyRunner.finishedSummary(dir.path)
-            if summary == nil {
-                log("[train] \(i + 1)/\(planned.count) width \(p.width) M \(p.multiplier): \(config.steps) steps, \(formatCount(run.tokens)) tokens → \(dir.path)")
-                let model = try makeModel(config.model, seed: config.seed)
-                let trainer = try Trainer(config: config, model: model, data: try openTrainingData(spec.data, config: config), directory: dir)
-                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-                try data.path.write(to: dir.appendingPathComponent("data.txt"), atomically: true, encoding: .utf8)   // as `nanolm train` does
-                summary = try trainer.run()
-                if summary?.status == .interrupted { throw StudyError.failed("interrupted: rerun to resume from the checkpoints") }
+            let dir = RunDirectory(directory.appendingPathComponent(String(format: "runs/w%d-M%g", p.width, p.multiplier)))
+            runs.append(OverTrainingRun(width: p.width, multiplier: p.multiplier, inFit: p.inFit,
+                                        parameters: try config.model.parameterCounts().scaling, tokens: config.tokensPerStep * config.steps,
+                                        steps: config.steps, directory: dir.path, status: .pending))
+            if dir.finishedSummary == nil {
+                let label = "width \(p.width) M \(p.multiplier): \(config.steps) steps, \(formatCount(config.tokensPerStep * config.steps)) tokens"
+                jobs.append(TrainingJob(label: label, directory: dir, config: config, data: data.path, flops: 0))
             }
-            run.status = summary!.status.rawValue
-            if summary!.status == .completed, let loss = summary!.recorded.last?.validationLoss {
-                run.loss = loss
-                let (error, standardError, cached) = try scorer.score(runDirectory: dir)
-                run.error = error
-                run.errorStandardError = standardError
-                log((cached ? "[cached]" : "[eval]  ")
-                    + String(format: "width %d M %g: held-out loss %.4f, error %.4f ± %.4f", p.width, p.multiplier, loss, error, standardError))
-            }
-            runs.append(run)
+        }
+        for job in jobs { try job.prepare() }
+        try executor.train(jobs, batch: "overtrain", events: OverTrainingEvents(jobs: jobs, log: log))
+        for i in runs.indices {
+            let dir = RunDirectory(path: runs[i].directory)
+            guard let summary = dir.finishedSummary else { runs[i].status = .failed; continue }
+            runs[i].status = summary.status == .completed ? .done : .diverged
+            guard summary.status == .completed, let loss = summary.recorded.last?.validationLoss else { continue }
+            runs[i].loss = loss
+            let (error, standardError, cached) = try scorer.score(runDirectory: dir.url)
+            runs[i].error = error
+            runs[i].errorStandardError = standardError
+            log((cached ? "[cached]" : "[eval]  ")
+                + String(format: "width %d M %g: held-out loss %.4f, error %.4f ± %.4f", runs[i].width, runs[i].multiplier, loss, error, standardError))
         }
         return fitAndPredict(runs, chanceError: scorer.chanceError)
     }
@@ -241,5 +240,18 @@ public final class OverTrainingStudy {
             <table><tr><th>width</th><th>M</th><th>role</th><th>N</th><th>D</th><th>loss</th><th>predicted</th><th>rel. error</th><th>error</th><th>predicted</th><th>rel. error</th></tr>
             \(rows)</table>
             """
+    }
+}
+
+/// The over-training study's narration of its runs: one line as each starts and ends.
+final class OverTrainingEvents: RunEvents {
+    let jobs: [TrainingJob]
+    let log: (String) -> Void
+    init(jobs: [TrainingJob], log: @escaping (String) -> Void) { self.jobs = jobs; self.log = log }
+    func started(_ index: Int, note: String?) throws { log("[train] \(index + 1)/\(jobs.count) \(jobs[index].label) → \(jobs[index].directory.path)") }
+    func progress(_ index: Int, _ progress: TrainingProgress) {}
+    func ended(_ index: Int, _ outcome: RunOutcome) throws {
+        log("[done]    \(jobs[index].label): \(TerminalStudyReporter.describe(outcome))")
+        if case .interrupted = outcome { throw StudyStop.interrupted }
     }
 }

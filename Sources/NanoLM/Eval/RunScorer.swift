@@ -34,7 +34,7 @@ public struct RunScorer {
     /// The average error (1 − acc_token) and its standard error of the run in `directory`; `cached` when
     /// eval.json already held it.
     public func score(runDirectory directory: URL) throws -> (error: Double, standardError: Double, cached: Bool) {
-        let cacheURL = directory.appendingPathComponent("eval.json")
+        let cacheURL = RunDirectory(directory).evalURL
         if let cached = try? JSON.read(CachedScore.self, from: cacheURL), cached.tasks == taskHash {
             return (cached.error, cached.standardError, true)
         }

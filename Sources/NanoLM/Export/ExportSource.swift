@@ -32,38 +32,27 @@ public struct ExportSource {
     /// `dataOverride`: the data directory (for its tokenizer) when data.txt's path no longer resolves.
     public init(run directory: URL, step expectedStep: Int? = nil, data dataOverride: String? = nil) throws {
         func fail(_ path: String, _ reason: String) -> ExportError { .run(path, reason) }
-        let configURL = directory.appendingPathComponent("config.json")
-        let checkpointURL = directory.appendingPathComponent("checkpoint.safetensors")
-        guard FileManager.default.fileExists(atPath: configURL.path) else {
-            throw fail(directory.path, "no config.json: is it a run directory written by `nanolm train`?")
-        }
-        guard FileManager.default.fileExists(atPath: checkpointURL.path) else {
+        let run = RunDirectory(directory)
+        guard run.hasConfig else { throw fail(directory.path, "no config.json: is it a run directory written by `nanolm train`?") }
+        guard run.hasCheckpoint else {
             throw fail(directory.path, "no checkpoint.safetensors: train the run first (`nanolm train --resume \(directory.path)`)")
         }
-        let config: TrainingConfig
-        do { config = try JSON.read(TrainingConfig.self, from: configURL) } catch let error as DecodingError {
-            throw fail(configURL.path, "not a training config: \(describe(error))")
-        }
+        let config = try run.readConfig()
         try config.validate()
         let model = try makeModel(config.model, seed: config.seed)
-        let contents = try SafeTensors.load(checkpointURL)
-        let weights = Dictionary(uniqueKeysWithValues: contents.tensors.compactMap { key, value in
-            key.hasPrefix("model.") ? (String(key.dropFirst("model.".count)), value) : nil
-        })
-        try model.load(weights, from: checkpointURL.path)
-        guard let json = contents.metadata["nanolm.state"], let state = try? JSONDecoder().decode(LoopState.self, from: Data(json.utf8)) else {
-            throw fail(checkpointURL.path, "not a nanolm checkpoint (no loop state in its metadata)")
+        guard let checkpoint = try run.loadCheckpoint(), let state = checkpoint.state else {
+            throw fail(run.checkpointURL.path, "not a nanolm checkpoint (no loop state in its metadata)")
         }
+        try model.load(checkpoint.model, from: run.checkpointURL.path)
         if let expectedStep, expectedStep != state.step {
-            throw fail(checkpointURL.path, "the checkpoint is from step \(state.step), not \(expectedStep): a run keeps only its latest checkpoint; omit --step to export step \(state.step)")
+            throw fail(run.checkpointURL.path, "the checkpoint is from step \(state.step), not \(expectedStep): a run keeps only its latest checkpoint; omit --step to export step \(state.step)")
         }
-        let data = (try? String(contentsOf: directory.appendingPathComponent("data.txt"), encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "synthetic"
+        let data = run.readData()?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "synthetic"
         self.directory = directory
         self.config = config
         self.model = model
         self.step = state.step
-        self.summary = try? JSON.read(RunSummary.self, from: directory.appendingPathComponent("summary.json"))
+        self.summary = run.readSummary()
         self.data = dataOverride ?? data
         self.codec = try Self.tokenizer(dataOverride ?? Self.resolve(data, near: directory))
     }
@@ -107,7 +96,7 @@ public struct ExportSource {
             throw ExportError.run(database.path, "no runs of design '\(design)' (designs: \(spec.designs.map(\.name).joined(separator: ", ")))")
         }
         let finished = runs.filter { $0.width == width && $0.loss != nil }
-        guard let best = finished.min(by: { ($0.phase == "grid" ? 1 : 0, $0.loss!) < ($1.phase == "grid" ? 1 : 0, $1.loss!) }) else {
+        guard let best = finished.min(by: { ($0.phase == .grid ? 1 : 0, $0.loss!) < ($1.phase == .grid ? 1 : 0, $1.loss!) }) else {
             let widths = Set(runs.filter { $0.loss != nil }.map(\.width)).sorted()
             throw ExportError.run(database.path, "design '\(design)' has no finished run at width \(width) (finished widths: \(widths.map(String.init).joined(separator: ", ")))")
         }

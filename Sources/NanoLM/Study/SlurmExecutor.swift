@@ -1,62 +1,83 @@
 import Foundation
 
-/// Slurm: each phase's pending runs become one job array. Task i reads line i+1 of a list of run
+/// Slurm: each batch of pending runs becomes one job array. Task i reads line i+1 of a list of run
 /// directories and runs `nanolm train` there, writing only that directory; this process waits for the
-/// array to leave the queue and then reads the runs' summary.json into the database (SQLite is written
-/// by this process alone, never by the cluster's tasks).
-extension StudyRunner {
-    func slurmScript(_ pending: [StudyRun], executable: String, options: [String], phase: String, listFile: String) -> String {
+/// array to leave the queue, watching the runs' metrics.jsonl, and then reads their summary.json (SQLite
+/// is written by the study alone, never by the cluster's tasks).
+public struct SlurmExecutor: RunExecutor {
+    public var executable: String
+    /// Print the first batch's script and stop (``StudyStop/dryRun(script:)``) instead of submitting.
+    public var dryRun: Bool
+    /// Extra `#SBATCH` lines, e.g. "--partition=cpu".
+    public var options: [String]
+    /// The study's name (the job name) and its directory (scripts, lists and logs go to DIR/slurm).
+    public var study: String
+    public var directory: URL
+    /// Where the narration goes (the submitted job id, the dry run's script).
+    public var log: (String) -> Void
+
+    public init(executable: String, dryRun: Bool, options: [String], study: String, directory: URL, log: @escaping (String) -> Void) {
+        self.executable = executable
+        self.dryRun = dryRun
+        self.options = options
+        self.study = study
+        self.directory = directory
+        self.log = log
+    }
+
+    var slurmDirectory: URL { directory.appendingPathComponent("slurm") }
+
+    func script(_ jobs: [TrainingJob], batch: String, listFile: String) -> String {
         let threads = "${SLURM_CPUS_PER_TASK:-1}"
-        let logs = directory.appendingPathComponent("slurm").path
         return """
             #!/bin/bash
-            #SBATCH --job-name=nanolm-\(spec.name)-\(phase)
-            #SBATCH --array=0-\(pending.count - 1)
-            #SBATCH --output=\(logs)/\(phase)-%a.out
+            #SBATCH --job-name=nanolm-\(study)-\(batch)
+            #SBATCH --array=0-\(jobs.count - 1)
+            #SBATCH --output=\(slurmDirectory.path)/\(batch)-%a.out
             \(options.map { "#SBATCH \($0)" }.joined(separator: "\n"))
-            # One run per task: line SLURM_ARRAY_TASK_ID+1 of the list is its directory (config.json inside).
+            # One run per task: line SLURM_ARRAY_TASK_ID+1 of the list is its directory (config.json and data.txt inside).
             set -euo pipefail
             run=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" \(listFile))
-            exec \(executable) train --config "$run/config.json" --data \(spec.data) --out "$run" --threads \(threads) --device \(spec.device ?? .auto) --json
+            exec \(executable) train --config "$run/config.json" --data "$(cat "$run/data.txt")" --out "$run" --threads \(threads) --device \(jobs.first?.config.device ?? .auto) --json
 
             """
     }
 
-    func trainOnSlurm(_ pending: [StudyRun], executable: String, dryRun: Bool, options: [String], phase: String) throws {
-        let dir = directory.appendingPathComponent("slurm")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let list = dir.appendingPathComponent("\(phase).list")
-        try (pending.map(\.directory).joined(separator: "\n") + "\n").write(to: list, atomically: true, encoding: .utf8)
-        let script = slurmScript(pending, executable: executable, options: options, phase: phase, listFile: list.path)
-        let scriptURL = dir.appendingPathComponent("\(phase).sbatch")
-        try script.write(to: scriptURL, atomically: true, encoding: .utf8)
+    public func train(_ jobs: [TrainingJob], batch: String, events: any RunEvents) throws {
+        try FileManager.default.createDirectory(at: slurmDirectory, withIntermediateDirectories: true)
+        let list = slurmDirectory.appendingPathComponent("\(batch).list")
+        try (jobs.map(\.directory.path).joined(separator: "\n") + "\n").write(to: list, atomically: true, encoding: .utf8)
+        let text = script(jobs, batch: batch, listFile: list.path)
+        let scriptURL = slurmDirectory.appendingPathComponent("\(batch).sbatch")
+        try text.write(to: scriptURL, atomically: true, encoding: .utf8)
         if dryRun {
-            log("[\(phase)] --dry-run: would submit \(scriptURL.path):\n\(script)")
-            throw StudyError.failed("dry run: nothing submitted (the script above is in \(scriptURL.path))")
+            log("[\(batch)] --dry-run: would submit \(scriptURL.path):\n\(text)")
+            throw StudyStop.dryRun(script: scriptURL.path)
         }
         let jobID = try Self.command("sbatch", ["--parsable", scriptURL.path]).trimmingCharacters(in: .whitespacesAndNewlines)
             .split(separator: ";").first.map(String.init) ?? ""
         guard !jobID.isEmpty else { throw StudyError.failed("sbatch printed no job id for \(scriptURL.path)") }
-        for run in pending { try store.setStatus(run.id, "running", message: "slurm job \(jobID)") }
-        log("[\(phase)] submitted Slurm job array \(jobID) (\(pending.count) tasks); waiting for it to finish")
-        var lastDone = -1
+        for i in jobs.indices { try events.started(i, note: "slurm job \(jobID)_\(i)") }
+        log("[\(batch)] submitted Slurm job array \(jobID) (\(jobs.count) tasks); waiting for it to finish")
+        var lastStep: [Int: Int] = [:]
         while true {
             let queued = (try? Self.command("squeue", ["-h", "-j", jobID, "-o", "%i"])) ?? ""
-            let done = pending.filter { Self.finishedSummary($0.directory) != nil }.count
-            if done != lastDone { log("[\(phase)]   \(done)/\(pending.count) finished"); lastDone = done }
+            for (i, job) in jobs.enumerated() {
+                if let p = job.directory.lastProgress(totalSteps: job.config.steps), p.step != lastStep[i] { lastStep[i] = p.step; events.progress(i, p) }
+            }
             if queued.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { break }
-            if StudyInterrupt.requested {
+            if StopRequest.isRequested {
                 _ = try? Self.command("scancel", ["--signal=INT", jobID])
-                throw StudyError.failed("interrupted: job \(jobID) was sent SIGINT; rerun `nanolm study run` to resume")
+                log("[\(batch)] job \(jobID) was sent SIGINT")
+                throw StudyStop.interrupted
             }
             Thread.sleep(forTimeInterval: 1)
         }
-        for run in pending {
-            if let summary = Self.finishedSummary(run.directory) {
-                try store.record(run.id, summary: summary)
-                log("[\(phase)]   \(run.design) width \(run.width) lr \(run.hyper.learningRate): \(describe(summary))")
+        for (i, job) in jobs.enumerated() {
+            if let summary = job.directory.finishedSummary {
+                try events.ended(i, .finished(summary))
             } else {
-                try store.setStatus(run.id, "failed", message: "no summary.json; see \(dir.path)/\(phase)-*.out")
+                try events.ended(i, .failed("no summary.json; see \(slurmDirectory.path)/\(batch)-\(i).out"))
             }
         }
     }

@@ -51,26 +51,26 @@ public final class StudyStore {
                 INSERT OR IGNORE INTO runs (id, study, design, phase, width, learningRate, initStd, outputMultiplier,
                     parameters, flops, steps, directory, status, updatedAt)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)
-                """, arguments: [run.id, run.study, run.design, run.phase, run.width, run.hyper.learningRate, run.hyper.initStd,
+                """, arguments: [run.id, run.study, run.design, run.phase.rawValue, run.width, run.hyper.learningRate, run.hyper.initStd,
                                  run.hyper.outputMultiplier, run.parameters, run.flops, run.steps, run.directory, Self.now])
         }
     }
 
-    func setStatus(_ id: String, _ status: String, message: String? = nil) throws {
+    func setStatus(_ id: String, _ status: RunStatus, message: String? = nil) throws {
         try queue.write { db in
             try db.execute(sql: "UPDATE runs SET status = ?, message = ?, updatedAt = ? WHERE id = ?",
-                           arguments: [status, message, Self.now, id])
+                           arguments: [status.rawValue, message, Self.now, id])
         }
     }
 
     /// Records a finished run's outcome from its summary.json.
     func record(_ id: String, summary: RunSummary) throws {
-        let status = summary.status == .diverged ? "diverged" : summary.status == .completed ? "done" : "pending"
+        let status: RunStatus = summary.status == .diverged ? .diverged : summary.status == .completed ? .done : .pending
         let last = summary.recorded.last
         try queue.write { db in
             try db.execute(sql: """
                 UPDATE runs SET status = ?, loss = ?, validationLoss = ?, divergedAtStep = ?, message = NULL, updatedAt = ? WHERE id = ?
-                """, arguments: [status, status == "done" ? last?.trainLoss : nil, status == "done" ? last?.validationLoss : nil,
+                """, arguments: [status.rawValue, status == .done ? last?.trainLoss : nil, status == .done ? last?.validationLoss : nil,
                                  summary.divergedAtStep, Self.now, id])
             try db.execute(sql: "DELETE FROM losses WHERE run = ?", arguments: [id])
             for r in summary.recorded {
@@ -83,7 +83,7 @@ public final class StudyStore {
     public func runs(study: String) throws -> [StoredRun] {
         try queue.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE study = ? ORDER BY design, phase, width, learningRate, initStd, outputMultiplier",
-                             arguments: [study]).map(StoredRun.init(row:))
+                             arguments: [study]).map { try StoredRun(row: $0, database: queue.path) }
         }
     }
 
@@ -110,24 +110,34 @@ public final class StudyStore {
 public struct StoredRun: Codable, Sendable {
     public var id: String
     public var design: String
-    public var phase: String
+    public var phase: RunPhase
     public var width: Int
     public var hyper: MuHyperParameters
     public var parameters: Int
     public var flops: Double
     public var steps: Int
     public var directory: String
-    public var status: String
+    public var status: RunStatus
     public var loss: Double?
     public var validationLoss: Double?
     public var divergedAtStep: Int?
     public var message: String?
+}
 
-    init(row: Row) {
-        id = row["id"]; design = row["design"]; phase = row["phase"]; width = row["width"]
+extension StoredRun {
+    /// A row of the runs table; an unknown phase or status is an error naming the database.
+    init(row: Row, database: String) throws {
+        func value<T: RawRepresentable>(_ column: String) throws -> T where T.RawValue == String {
+            let text: String = row[column]
+            guard let v = T(rawValue: text) else {
+                throw StudyError.failed("\(database): run \(row["id"] as String? ?? "?") has \(column) '\(text)', which this nanolm does not know")
+            }
+            return v
+        }
+        id = row["id"]; design = row["design"]; phase = try value("phase"); width = row["width"]
         hyper = MuHyperParameters(learningRate: row["learningRate"], initStd: row["initStd"], outputMultiplier: row["outputMultiplier"])
         parameters = row["parameters"]; flops = row["flops"]; steps = row["steps"]; directory = row["directory"]
-        status = row["status"]; loss = row["loss"]; validationLoss = row["validationLoss"]
+        status = try value("status"); loss = row["loss"]; validationLoss = row["validationLoss"]
         divergedAtStep = row["divergedAtStep"]; message = row["message"]
     }
 }

@@ -1,14 +1,7 @@
 import Foundation
 import Torch
 
-/// One training run in its own directory:
-///
-///     config.json               the TrainingConfig
-///     metrics.jsonl             one line per step {step, loss, lr, grad_norm, tokens, tokens_per_s, elapsed},
-///                               and {step, val_loss} at evaluations
-///     checkpoint.safetensors    weights, AdamW moments, RNG state and the loop state (JSON metadata),
-///                               written atomically (temporary file + rename)
-///     summary.json              the RunSummary, when the run ends (completed, diverged or interrupted)
+/// One training run in its own ``RunDirectory`` (config.json, metrics.jsonl, checkpoint.safetensors, summary.json).
 ///
 /// `run()` resumes from the checkpoint when there is one and continues the same loss trajectory bitwise
 /// (same batches by construction, same weights, moments and RNG state).
@@ -17,6 +10,7 @@ public final class Trainer {
     public let model: any LanguageModel
     public let data: any BatchSource
     public let directory: URL
+    let files: RunDirectory
     /// Called between backward and the optimizer step with every parameter: the one place where
     /// gradients can be all-reduced across processes (data parallelism).
     public var afterBackward: (([Parameter]) throws -> Void)?
@@ -37,12 +31,11 @@ public final class Trainer {
         self.model = model
         self.data = data
         self.directory = directory
+        files = RunDirectory(directory)
     }
 
-    var configURL: URL { directory.appendingPathComponent("config.json") }
-    var metricsURL: URL { directory.appendingPathComponent("metrics.jsonl") }
-    var checkpointURL: URL { directory.appendingPathComponent("checkpoint.safetensors") }
-    var summaryURL: URL { directory.appendingPathComponent("summary.json") }
+    /// What the run noticed but could go on from (unreadable metrics lines dropped on resume), also on standard error.
+    public private(set) var warnings: [String] = []
 
     /// Trains to `config.steps` (or until divergence or a stop request), calling `progress` after every
     /// step, and returns the summary it also writes to summary.json.
@@ -53,13 +46,19 @@ public final class Trainer {
         try model.move(to: device)
         dataParallel?.device = device
         if isPrimary {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try JSON.write(config, to: configURL)
+            try files.create()
+            try files.writeConfig(config)
         }
         optimizer = try AdamW(dataParallel?.optimizerParameters(model.parameters) ?? model.parameters, options: config.optimizer)
         let resumed = try resumeIfPossible()
         try dataParallel?.synchronize(model.parameters)
-        let metrics = isPrimary ? try MetricsLog(url: metricsURL, keepingStepsThrough: resumed ? state.step : 0) : nil
+        let metrics = isPrimary ? try MetricsLog(url: files.metricsURL, keepingStepsThrough: resumed ? state.step : 0) : nil
+        if let dropped = metrics?.dropped, let first = dropped.first {
+            let warning = "\(files.metricsURL.path): \(dropped.count) unreadable line(s) dropped on resume (first: line \(first)); "
+                + "their steps are trained again"
+            warnings.append(warning)
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
         let schedule = config.schedule
         let started = Date()
         let elapsedBefore = state.elapsed
@@ -125,7 +124,7 @@ public final class Trainer {
             finalLoss: state.recentLosses.last, parameterCount: model.parameterCount, tokens: state.tokens,
             tokensPerSecond: Double(state.tokens - (resumed ? state.tokensAtResume : 0)) / max(Date().timeIntervalSince(started), 1e-9),
             elapsed: state.elapsed, peakResidentBytes: peakResidentBytes())
-        if isPrimary { try JSON.write(summary, to: summaryURL) }
+        if isPrimary { try files.writeSummary(summary) }
         return summary
     }
 
@@ -156,37 +155,28 @@ public final class Trainer {
         // With a sharded optimizer every rank takes part in gathering the moments; rank 0 writes.
         let optimizerState = try dataParallel?.gatherOptimizerState(optimizer, model.parameters) ?? optimizer.state()
         guard isPrimary else { return }
-        var tensors: [String: Tensor] = [:]
-        for (name, t) in try model.stateDict() { tensors["model.\(name)"] = t }
-        for (name, t) in optimizerState { tensors["optimizer.\(name)"] = t }
-        tensors["rng.global"] = try Torch.globalGeneratorState()
-        if case .cuda = device { tensors["rng.cuda"] = try Torch.generatorState(on: device) }  // dropout's draws there
-        let stateJSON = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
-        try SafeTensors.save(tensors, metadata: ["nanolm.state": stateJSON], to: checkpointURL)
+        var cudaRNG: Tensor?
+        if case .cuda = device { cudaRNG = try Torch.generatorState(on: device) }  // dropout's draws there
+        try files.saveCheckpoint(model: try model.stateDict(), optimizer: optimizerState, rng: try Torch.globalGeneratorState(),
+                                 cudaRNG: cudaRNG, state: state)
     }
 
     /// Loads the checkpoint if present; true when the run resumes from it.
     func resumeIfPossible() throws -> Bool {
-        guard FileManager.default.fileExists(atPath: checkpointURL.path) else {
+        guard let checkpoint = try files.loadCheckpoint() else {
             Torch.manualSeed(config.seed)
             return false
         }
-        let contents = try SafeTensors.load(checkpointURL)
-        func section(_ prefix: String) -> [String: Tensor] {
-            Dictionary(uniqueKeysWithValues: contents.tensors.compactMap { key, value in
-                key.hasPrefix(prefix) ? (String(key.dropFirst(prefix.count)), value) : nil
-            })
-        }
-        try model.load(section("model."), from: checkpointURL.path)
-        try optimizer.load(section("optimizer."), from: checkpointURL.path)
-        guard let rng = contents.tensors["rng.global"], let json = contents.metadata["nanolm.state"],
-              let loaded = try? JSONDecoder().decode(LoopState.self, from: Data(json.utf8))
-        else { throw SafeTensorsError(file: checkpointURL.path, problem: "not a nanolm checkpoint (no loop state or RNG state)") }
+        let path = files.checkpointURL.path
+        try model.load(checkpoint.model, from: path)
+        try optimizer.load(checkpoint.optimizer, from: path)
+        guard let rng = checkpoint.rng, let loaded = checkpoint.state
+        else { throw SafeTensorsError(file: path, problem: "not a nanolm checkpoint (no loop state or RNG state)") }
         guard (0 ... config.steps).contains(loaded.step), (0 ... Limits.totalTokens).contains(loaded.tokens) else {
-            throw SafeTensorsError(file: checkpointURL.path, problem: "loop state step \(loaded.step), tokens \(loaded.tokens) lie outside 0...\(config.steps) steps and 0...\(Limits.totalTokens) tokens: not this run's checkpoint (delete it to start over)")
+            throw SafeTensorsError(file: path, problem: "loop state step \(loaded.step), tokens \(loaded.tokens) lie outside 0...\(config.steps) steps and 0...\(Limits.totalTokens) tokens: not this run's checkpoint (delete it to start over)")
         }
         try Torch.setGlobalGeneratorState(rng)
-        if case .cuda = device, let cudaRNG = contents.tensors["rng.cuda"] { try Torch.setGeneratorState(cudaRNG, on: device) }
+        if case .cuda = device, let cudaRNG = checkpoint.cudaRNG { try Torch.setGeneratorState(cudaRNG, on: device) }
         state = loaded
         state.tokensAtResume = state.tokens
         return true
@@ -237,7 +227,7 @@ public struct RunSummary: Codable, Sendable {
 }
 
 /// Reported after every step.
-public struct TrainingProgress: Sendable {
+public struct TrainingProgress: Codable, Sendable {
     public var step: Int
     public var totalSteps: Int
     public var loss: Double
@@ -246,39 +236,25 @@ public struct TrainingProgress: Sendable {
     public var elapsed: TimeInterval
 }
 
-/// SIGINT / SIGTERM ask the loop to checkpoint and stop after the current step; a second one stops the
-/// process at once (a step that never ends must not make the process unkillable but by SIGKILL).
-enum StopRequest {
-    nonisolated(unsafe) static var isRequested = false
-    nonisolated(unsafe) static var installed = false
-
-    static func install() {
-        guard !installed else { return }
-        installed = true
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig) { sig in
-                if StopRequest.isRequested { _exit(128 + sig) }
-                StopRequest.isRequested = true
-            }
-        }
-    }
-}
-
-/// The metrics JSONL file; on resume, lines past the checkpoint's step are dropped (they are redone).
+/// The metrics JSONL file; on resume, lines past the checkpoint's step are dropped (they are redone), and
+/// so are lines that do not parse (a line cut short by a kill), counted in ``dropped``.
 final class MetricsLog {
     let handle: FileHandle
+    /// 1-based numbers of the unreadable lines dropped on resume.
+    let dropped: [Int]
 
     init(url: URL, keepingStepsThrough lastStep: Int) throws {
         var kept = Data()
+        var dropped: [Int] = []
         if lastStep > 0, let old = try? String(contentsOf: url, encoding: .utf8) {
-            for line in old.split(separator: "\n") {
-                if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                   let step = object["step"] as? Int, step <= lastStep {
-                    kept.append(contentsOf: Array(line.utf8) + [0x0A])
-                }
+            for (number, line) in old.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      let step = object["step"] as? Int else { dropped.append(number + 1); continue }
+                if step <= lastStep { kept.append(contentsOf: Array(line.utf8) + [0x0A]) }
             }
         }
-        try kept.write(to: url)
+        self.dropped = dropped
+        try kept.write(to: url, options: .atomic)
         handle = try FileHandle(forWritingTo: url)
         try handle.seekToEnd()
     }

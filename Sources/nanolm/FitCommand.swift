@@ -3,8 +3,9 @@ import Foundation
 import ScalingLaws
 
 /// `nanolm fit`: one of four laws from a file of points, with predictions, intervals, a backtest and a bootstrap.
-struct Fit: ParsableCommand {
+struct FitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "fit",
         abstract: "Fit a scaling law (μScaling, Chinchilla, over-training, downstream) and predict with intervals.",
         discussion: """
             --input is CSV with a header or a JSON array of objects; the law's columns are read, others \
@@ -39,7 +40,7 @@ struct Fit: ParsableCommand {
 
               nanolm fit --law mu --input proxies.csv --predict 26.185e9 --holdout-largest 1
             """)
-    @Option(help: "The law: mu, chinchilla, overtrain or downstream.") var law = "mu"
+    @Option(help: "The law: mu, chinchilla, overtrain or downstream.") var law: LawOption = .mu
     @Option(help: "CSV or JSON file of points (columns params,loss | N,D,loss | loss,err).") var input: String
     @Option(parsing: .upToNextOption, help: "Where to predict: parameter counts (mu), N:D pairs (chinchilla, overtrain), losses (downstream).")
     var predict: [String] = []
@@ -56,14 +57,13 @@ struct Fit: ParsableCommand {
 
     func run() throws {
         guard level > 0 && level < 1 else { throw ValidationError("--level must be between 0 and 1, got \(level)") }
-        guard sigma == nil || law == "mu" else { throw ValidationError("--sigma is for --law mu only") }
+        guard sigma == nil || law == .mu else { throw ValidationError("--sigma is for --law mu only") }
         let report: FitReport
         switch law {
-        case "mu": guard let r = try fitMu() else { return }; report = r
-        case "chinchilla": report = try fitChinchillaLaw()
-        case "overtrain": report = try fitOverTrainingLaw()
-        case "downstream": report = try fitDownstreamLaw()
-        default: throw ValidationError("--law must be mu, chinchilla, overtrain or downstream, got '\(law)'")
+        case .mu: guard let r = try fitMu() else { return }; report = r
+        case .chinchilla: report = try fitChinchillaLaw()
+        case .overtrain: report = try fitOverTrainingLaw()
+        case .downstream: report = try fitDownstreamLaw()
         }
         if json { print(try encodeJSON(report)) } else { report.printTable(input: input) }
     }
@@ -73,12 +73,12 @@ struct Fit: ParsableCommand {
         do {
             let rows = try PointsFile.read(URL(fileURLWithPath: input), columns: names)
             return names.indices.map { j in rows.map { $0[j] } }
-        } catch { throw fail(error.localizedDescription) }
+        } catch { throw CLIError(error.localizedDescription) }
     }
 
     /// Runs a fit (or backtest), turning a law's error into `error: FILE: reason` and exit code 1.
     func fitting<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let error as ScalingLawError { throw fail("\(input): \(error.localizedDescription)") }
+        do { return try body() } catch let error as ScalingLawError { throw CLIError("\(input): \(error.localizedDescription)") }
     }
 
     /// The fit (saved with --save), its backtest when --holdout-largest is set, its bootstrap when --bootstrap is.
@@ -90,9 +90,15 @@ struct Fit: ParsableCommand {
         return (f, held, bootstrap > 0 ? resample(f) : nil)
     }
 
-    /// `--save FILE`: the fit as JSON.
+    /// `--save FILE`: the fit as JSON, with its law in "law" (what `nanolm predict` reads it as).
     func saveFit<T: Encodable>(_ fit: T) throws {
-        if let save { try JSONEncoder().encode(fit).write(to: URL(fileURLWithPath: save), options: .atomic) }
+        guard let save else { return }
+        let encoded = try JSONEncoder().encode(fit)
+        guard var object = try JSONSerialization.jsonObject(with: encoded) as? [String: Any] else {
+            throw CLIError("internal: the \(law.rawValue) fit does not encode as a JSON object")
+        }
+        object["law"] = law.rawValue
+        try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]).write(to: URL(fileURLWithPath: save), options: .atomic)
     }
 
     /// Prediction rows: the value, the interval (delta method, or the bootstrap when there is none), and the
@@ -131,7 +137,7 @@ struct Fit: ParsableCommand {
     }
 }
 
-extension Fit {
+extension FitCommand {
     /// μScaling; nil when --benchmark printed its timing instead.
     func fitMu() throws -> FitReport? {
         let columns = try readColumns(["params", "loss"] + (sigma.map { [$0] } ?? []))
@@ -150,10 +156,10 @@ extension Fit {
         // A backtest fits the kept points only: report it even when the fit on all of them is refused.
         if holdout > 0, case let .failure(error) = Result(catching: { try fitMuScaling(parameters: sizes, losses: losses, sigma: sd) }) {
             let held = try fitting { try backtestMuScaling(parameters: sizes, losses: losses, sigma: sd, holdOutLargest: holdout) }
-            let report = FitReport(law: "mu", title: title, coefficients: [:], stderr: [:], n: sizes.count, rmse: nil, interval: "none",
+            let report = FitReport(law: .mu, title: title, coefficients: [:], stderr: [:], n: sizes.count, rmse: nil, interval: "none",
                                    predictions: [], backtest: backtestRows(held), bootstrap: nil, extra: [:], fitError: error.localizedDescription)
             if json { print(try encodeJSON(report)) } else { report.printTable(input: input) }
-            throw fail("\(input): \(error.localizedDescription) (the backtest above fitted the kept points only)")
+            throw CLIError("\(input): \(error.localizedDescription) (the backtest above fitted the kept points only)")
         }
         let (fit, held, boot) = try fitAll(
             fit: { try fitMuScaling(parameters: sizes, losses: losses, sigma: sd) },
@@ -166,7 +172,7 @@ extension Fit {
         let predictions = rows(targets.map { [("params", $0)] }, predicted: "loss", values: targets.map(fit.loss(at:)),
                                delta: targets.map { fit.interval(at: $0, level: level) }, boot: boot, coefficientCount: 3)
         return FitReport(
-            law: "mu", title: fit.cAtBound ? title + "; c at its bound 0: fitted as a·C^b" : title,
+            law: .mu, title: fit.cAtBound ? title + "; c at its bound 0: fitted as a·C^b" : title,
             coefficients: ["a": fit.a, "b": fit.b, "a_per_billion": fit.a(perUnit: 1e9)].merging(fit.cAtBound ? [:] : ["c": fit.c]) { $1 },
             stderr: stderr, n: fit.n, rmse: fit.rmse,
             interval: "delta method, t on n − \(fit.freeCoefficientCount)" + (fit.cAtBound ? " (c fixed: the covariance of a and b)" : ""),
@@ -185,7 +191,7 @@ extension Fit {
         let names = ["E", "A", "B", "alpha", "beta"]
         let stderr = boot.map { b in b.isAvailable ? Dictionary(uniqueKeysWithValues: zip(names, b.standardDeviations)) : [:] } ?? [:]
         return FitReport(
-            law: "chinchilla", title: "Chinchilla L = E + A/N^α + B/D^β (Huber δ 1e-3 on log L, L-BFGS, \(chinchillaStarts().count) starts, \(fit.starts) converged)",
+            law: .chinchilla, title: "Chinchilla L = E + A/N^α + B/D^β (Huber δ 1e-3 on log L, L-BFGS, \(chinchillaStarts().count) starts, \(fit.starts) converged)",
             coefficients: Dictionary(uniqueKeysWithValues: zip(names, fit.coefficients)), stderr: stderr,
             n: fit.n, rmse: rmse(c[2], c[2].indices.map { fit.loss(parameters: c[0][$0], tokens: c[1][$0]) }),
             interval: boot == nil ? "none (Huber fit: no covariance; use --bootstrap)" : "bootstrap percentiles (stderr: bootstrap sd)",
@@ -205,7 +211,7 @@ extension Fit {
             bootstrap: { _ in bootstrapOverTraining(parameters: c[0], tokens: c[1], losses: c[2], at: targets, resamples: bootstrap, level: level, seed: seed) })
         let names = ["E", "a", "b", "eta"]
         return FitReport(
-            law: "overtrain", title: "over-training L = E + (a·M^η + b·M^−η)·C^−η (C = 6ND, M = D/N)",
+            law: .overtrain, title: "over-training L = E + (a·M^η + b·M^−η)·C^−η (C = 6ND, M = D/N)",
             coefficients: Dictionary(uniqueKeysWithValues: zip(names, fit.coefficients)),
             stderr: Dictionary(uniqueKeysWithValues: zip(names, fit.standardDeviations)),
             n: fit.n, rmse: fit.rmse, interval: "delta method, t on n − 4",
@@ -226,7 +232,7 @@ extension Fit {
             bootstrap: { _ in bootstrapDownstream(losses: c[0], errors: c[1], at: targets, resamples: bootstrap, level: level, seed: seed) })
         let names = ["epsilon", "k", "gamma"]
         return FitReport(
-            law: "downstream", title: "downstream Err = ε − k·exp(−γ·L)",
+            law: .downstream, title: "downstream Err = ε − k·exp(−γ·L)",
             coefficients: Dictionary(uniqueKeysWithValues: zip(names, fit.coefficients)),
             stderr: Dictionary(uniqueKeysWithValues: zip(names, fit.standardDeviations)),
             n: fit.n, rmse: fit.rmse, interval: "delta method, t on n − 3",
@@ -241,15 +247,6 @@ extension Fit {
     }
 }
 
-extension BootstrapMethod: ExpressibleByArgument {}
-
-/// Prints `error: message` to standard error and returns the failure exit code to throw (no usage text:
-/// the input is wrong, not the command line).
-func fail(_ message: String) -> ExitCode {
-    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-    return ExitCode.failure
-}
-
 /// What `nanolm fit` prints, the same for every law (`--json` encodes it).
 struct FitReport: Encodable {
     struct BootstrapInfo: Encodable {
@@ -258,7 +255,7 @@ struct FitReport: Encodable {
         /// Why there is no bootstrap interval (too many refits failed), or nil.
         var unavailable: String?
     }
-    var law: String
+    var law: LawOption
     var title: String
     var coefficients: [String: Double]
     /// Standard deviations of the coefficients (empty for chinchilla without --bootstrap); none for a fixed one.
@@ -332,122 +329,3 @@ struct FitRow: Encodable {
     }
 }
 
-/// `nanolm predict`: a fit saved by `nanolm fit --save`, at other points.
-struct Predict: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Predict from a fit saved by `nanolm fit --save` (any law).",
-        discussion: """
-            The law is recognised from the file. Points are what the law takes: parameter counts (mu), \
-            N:D pairs (chinchilla, overtrain) or losses (downstream, which predicts err). Intervals are \
-            the delta method's (t on n − p); a saved chinchilla fit has none (rerun `nanolm fit \
-            --bootstrap`). Example: nanolm predict --fit fit.json 26.185e9 52.385e9
-            """)
-    @Option(help: "The fit JSON (from `nanolm fit --save`).") var fit: String
-    @Argument(help: "Parameter counts, N:D pairs or losses, as the law takes.") var points: [String]
-    @Option(help: "Interval level.") var level = 0.95
-    @Flag(help: "Print JSON.") var json = false
-
-    func run() throws {
-        guard level > 0 && level < 1 else { throw ValidationError("--level must be between 0 and 1, got \(level)") }
-        guard let data = FileManager.default.contents(atPath: fit) else { throw ValidationError("\(fit): cannot read the file") }
-        let rows: [FitRow]
-        var notes: [String] = []
-        if let f = try decodeFit(MuScalingFit.self, data) {
-            if f.cAtBound { notes.append("c at its bound 0: fitted as a·C^b (t on n − 2)") }
-            rows = try points.map { try parsePositive($0, "a parameter count") }.map { c in
-                row([("params", c)], "loss", f.loss(at: c), f.interval(at: c, level: level))
-            }
-            notes += rows.compactMap { r in MuScalingFit.caveat(lower: r["lower"] ?? .nan, upper: r["upper"] ?? .nan).map { "\(r.inputText): \($0)" } }
-        } else if let f = try decodeFit(OverTrainingFit.self, data) {
-            rows = try points.map(parsePair).map { n, d in
-                row([("N", n), ("D", d), ("M", d / n)], "loss", f.loss(parameters: n, tokens: d), f.interval(at: (n, d), level: level))
-            }
-        } else if let f = try decodeFit(DownstreamFit.self, data) {
-            rows = try points.map { try parsePositive($0, "a loss") }.map { l in
-                row([("loss", l)], "err", f.error(atLoss: l), f.interval(at: l, level: level))
-            }
-        } else if let f = try? JSONDecoder().decode(ChinchillaFit.self, from: data) {
-            rows = try points.map(parsePair).map { n, d in row([("N", n), ("D", d)], "loss", f.loss(parameters: n, tokens: d), nil) }
-        } else {
-            throw ValidationError("\(fit): not a fit saved by `nanolm fit --save` (no law's coefficients in it)")
-        }
-        if json {
-            print(try encodeJSON(rows))
-        } else {
-            for r in rows {
-                let (name, value) = r.values[0]
-                var line = "\(r.inputText): \(name) " + String(format: "%.4f", value ?? .nan)
-                if let lo = r["lower"], let hi = r["upper"] { line += String(format: " [%.4f, %.4f]", lo, hi) }
-                print(line)
-            }
-            for n in notes { print("note: \(n)") }
-        }
-    }
-
-    /// The fit if the file is one of law `T`; nil if it is another law's; an error naming the field if it is
-    /// this law's but damaged (a wrong shape, a non-finite number), which used to trap later.
-    func decodeFit<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T? {
-        let value: T
-        do { value = try JSONDecoder().decode(type, from: data) } catch let DecodingError.dataCorrupted(c) where !c.codingPath.isEmpty {
-            throw fail("\(fit): field '\(c.codingPath.map(\.stringValue).joined(separator: "."))': \(c.debugDescription)")
-        } catch { return nil }
-        if let law = value as? any LeastSquaresLaw, let problem = law.shapeProblem { throw fail("\(fit): \(problem)") }
-        return value
-    }
-
-    func row(_ inputs: [(String, Double)], _ name: String, _ value: Double, _ interval: (lower: Double, upper: Double)?) -> FitRow {
-        FitRow(inputs: inputs, values: [(name, value), ("lower", interval?.lower), ("upper", interval?.upper)])
-    }
-}
-
-/// An `N:D` point (parameters and tokens, both positive).
-func parsePair(_ s: String) throws -> (Double, Double) {
-    let parts = s.split(separator: ":").compactMap { Double($0) }
-    guard parts.count == 2, parts.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw ValidationError("'\(s)' is not N:D (two positive numbers)") }
-    return (parts[0], parts[1])
-}
-
-/// A positive number: a parameter count or a loss.
-func parsePositive(_ s: String, _ what: String) throws -> Double {
-    guard let v = Double(s), v > 0, v.isFinite else { throw ValidationError("'\(s)' is not \(what)") }
-    return v
-}
-
-/// `nanolm cost`: Eq. (1) of the paper for a μScaling plan against one target run.
-struct Cost: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Cost a μScaling plan against one target run by Eq. (1) of the paper.",
-        discussion: """
-            M(l, w, s, V, B) = 96·B·s·l·w²·(1 + s/(6w) + V/(16·l·w)) FLOPs per step; the ratio is \
-            (M(w₁)·t + Σ M(wᵢ)) / M(w_t) with t grid trials at the base width w₁, all runs of --steps steps. \
-            Example (the paper's 32-layer GPT): nanolm cost --layers 32 --seq-len 512 --vocab 50304 --batch 512 \
-            --base-width 256 --trials 10 --proxies 512,1024,2048 --target 8192
-            """)
-    @Option var layers: Int
-    @Option(name: .customLong("seq-len")) var sequenceLength: Int
-    @Option var vocab: Int
-    @Option var batch: Int
-    @Option(name: .customLong("base-width")) var baseWidth: Int
-    @Option(help: "Grid-search trials at the base width.") var trials: Int
-    @Option(help: "Comma-separated proxy widths besides the base.") var proxies: String
-    @Option var target: Int
-    @Option(help: "Steps of every run (the ratio does not depend on it when all runs are equally long).") var steps = 1
-    @Flag(help: "Print JSON.") var json = false
-
-    func run() throws {
-        let widths = try proxies.split(separator: ",").map { s -> Int in
-            guard let w = Int(s.trimmingCharacters(in: .whitespaces)), w > 0 else { throw ValidationError("--proxies: '\(s)' is not a width") }
-            return w
-        }
-        let plan = [ScalingLaws.Cost.Run(width: baseWidth, steps: steps, count: trials)] + widths.map { ScalingLaws.Cost.Run(width: $0, steps: steps) }
-        let ratio = ScalingLaws.Cost.ratio(plan: plan, target: .init(width: target, steps: steps), layers: layers,
-                                           sequenceLength: sequenceLength, vocabulary: vocab, batchSize: batch)
-        let m = { (w: Int) in ScalingLaws.Cost.stepFLOPs(layers: layers, width: w, sequenceLength: sequenceLength, vocabulary: vocab, batchSize: batch) }
-        if json {
-            print("{\"ratio\": \(ratio), \"targetStepFLOPs\": \(m(target)), \"baseStepFLOPs\": \(m(baseWidth))}")
-        } else {
-            print(String(format: "one step: base width %d %.4g FLOPs, target %d %.4g FLOPs", baseWidth, m(baseWidth), target, m(target)))
-            print(String(format: "plan / target = %.4f (%.2f%%)", ratio, 100 * ratio))
-        }
-    }
-}

@@ -1,0 +1,62 @@
+import Foundation
+import ScalingLaws
+
+/// One design's prediction at the target width.
+public struct DesignPrediction: Codable, Sendable {
+    public var design: String
+    public var targetParameters: Int
+    public var loss: Double
+    public var lower: Double
+    public var upper: Double
+    public var actual: Double?
+    /// How lower and upper were made (the delta method's; c fixed when at its bound), and a residual
+    /// bootstrap's interval beside it (nil when unavailable; `bootstrapNote` says why). Absent in old results.
+    public var interval: String? = nil
+    public var bootstrapLower: Double? = nil
+    public var bootstrapUpper: Double? = nil
+    public var bootstrapNote: String? = nil
+}
+
+/// What a study found, for the terminal, `--json` and the report.
+public struct StudyResult: Codable, Sendable {
+    public struct DesignOutcome: Codable, Sendable {
+        public var design: String
+        public var best: MuHyperParameters
+        public var basin: [MuHyperParameters]
+        /// nil when the proxies' losses admit no decreasing power law (``fitError`` says why).
+        public var fit: MuScalingFit?
+        public var fitError: String?
+        public var backtest: [BacktestPoint]
+        /// nil without a fit; `actual` may still be known from the target run (``targetLoss``).
+        public var prediction: DesignPrediction?
+        public var targetParameters: Int
+        public var targetLoss: Double?
+        /// (predicted − actual) / actual, when the target was trained.
+        public var relativeError: Double?
+        /// Downstream error of the proxies and the target on the built-in tasks (`options.evaluate`).
+        public var downstream: [DownstreamScore]?
+        /// Axes on which the chosen grid point is the grid's smallest or largest value.
+        public var gridEdges: [GridEdge]?
+        /// Why the backtest failed, when it was asked for and could not be made.
+        public var backtestError: String?
+    }
+    /// One run's average multiple-choice error (1 − acc_token) next to its held-out loss.
+    public struct DownstreamScore: Codable, Sendable {
+        public var phase: RunPhase
+        public var width: Int
+        public var parameters: Int
+        public var validationLoss: Double?
+        public var error: Double
+        public var standardError: Double
+    }
+    public var study: String
+    public var targetWidth: Int
+    public var outcomes: [DesignOutcome]
+    /// Best design first (lowest predicted loss); whether its interval separates from the runner-up's.
+    public var ranking: [String]
+    public var intervalsSeparate: Bool?
+    /// Eq. (1): FLOPs of everything trained but the target, over one target run; and the same by counted FLOPs.
+    public var costRatioEquation1: Double
+    public var costRatioCounted: Double
+    public var runs: [StoredRun]
+}
