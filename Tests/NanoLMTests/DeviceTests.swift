@@ -72,16 +72,13 @@ final class DeviceTests: XCTestCase {
         let trainer = try Trainer(config: training, model: try makeModel(training.model, seed: 1), data: data, directory: directory)
         try trainer.run()
         XCTAssertEqual(trainer.device, .cpu)
-        let contents = try SafeTensors.load(trainer.checkpointURL)
-        func section(_ prefix: String) -> [String: Tensor] {
-            Dictionary(uniqueKeysWithValues: contents.tensors.compactMap { key, value in
-                key.hasPrefix(prefix) ? (String(key.dropFirst(prefix.count)), value) : nil
-            })
-        }
+        let run = RunDirectory(directory)
+        let contents = try SafeTensors.load(run.checkpointURL)
+        let checkpoint = try XCTUnwrap(try run.loadCheckpoint())
         let onMeta = try makeModel(training.model, seed: 2, device: .meta)
         let optimizer = try AdamW(onMeta.parameters)
-        try onMeta.load(section("model."), from: "checkpoint")
-        try optimizer.load(section("optimizer."), from: "checkpoint")
+        try onMeta.load(checkpoint.model, from: "checkpoint")
+        try optimizer.load(checkpoint.optimizer, from: "checkpoint")
         XCTAssertTrue(onMeta.parameters.allSatisfy { $0.value.device == .meta })
         XCTAssertEqual(optimizer.step, 3)
         XCTAssertTrue(contents.tensors.values.allSatisfy { $0.device == .cpu })
