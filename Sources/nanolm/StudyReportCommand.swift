@@ -13,7 +13,11 @@ struct StudyReportCommand: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw CLIError("\(url.path) does not exist: finish the study first with `nanolm study run \(location.file)`")
         }
-        let result = try JSONDecoder().decode(StudyResult.self, from: data)
+        let result: StudyResult
+        do { result = try JSONDecoder().decode(StudyResult.self, from: data) } catch let error as DecodingError {
+            // A damaged result (a fit of the wrong shape) is named here; it used to trap while rendering.
+            throw CLIError("\(url.path): \(describe(error)); rerun `nanolm study run \(location.file)` to rewrite it")
+        }
         let report = URL(fileURLWithPath: out ?? directory.appendingPathComponent("report.html").path)
         try StudyReport.html(result, spec: spec).write(to: report, atomically: true, encoding: .utf8)
         print("report: \(report.path)")

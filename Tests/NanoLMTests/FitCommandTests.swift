@@ -132,3 +132,21 @@ extension FitCommandTests {
         XCTAssertTrue(predict.err.contains("covariance"), predict.err)
     }
 }
+
+extension FitCommandTests {
+    /// Issue 20 item 12: a study's result.json whose fit has a covariance of the wrong shape made `study
+    /// report` trap (index out of range); it is now an error naming the field.
+    func testStudyReportWithADamagedFitIsAnError() throws {
+        let fit = #"{"a": 3.06, "b": -0.028, "c": 0, "standardDeviations": [0.2, 0.0056, 0], "covariance": [[0.04]], "#
+            + #""n": 2, "rmse": 0.017, "parameters": [5e4, 9e4], "losses": [2.24, 2.21]}"#
+        let best = #"{"learningRate": 0.004, "initStd": 0.02, "outputMultiplier": 1}"#
+        let result = #"{"study": "tiny", "targetWidth": 128, "outcomes": [{"design": "gpt", "best": \#(best), "basin": [], "#
+            + #""fit": \#(fit), "backtest": [], "targetParameters": 1776640}], "ranking": [], "costRatioEquation1": 1, "#
+            + #""costRatioCounted": 1, "runs": []}"#
+        _ = try write("result.json", result)
+        let study = try write("study.yaml", StudyTests.tinyYAML())
+        let report = try nanolm(["study", "report", study, "--dir", directory.path])
+        XCTAssertEqual(report.status, 1, report.err)  // an error, not a trap (132)
+        XCTAssertTrue(report.err.contains("covariance") && report.err.contains("result.json"), report.err)
+    }
+}

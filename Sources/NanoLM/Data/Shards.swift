@@ -146,7 +146,7 @@ public struct ShardIndex: Codable, Equatable, Sendable {
 }
 
 /// "field a.b[2].c: what is wrong" for a JSON decoding error.
-func describe(_ error: DecodingError) -> String {
+public func describe(_ error: DecodingError) -> String {
     func path(_ keys: [CodingKey]) -> String {
         let p = keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
         return p.hasPrefix(".") ? String(p.dropFirst()) : (p.isEmpty ? "(top level)" : p)
