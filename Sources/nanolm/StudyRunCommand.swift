@@ -42,7 +42,11 @@ struct StudyRunCommand: ParsableCommand {
         try resultJSON.write(to: directory.appendingPathComponent("result.json"), atomically: true, encoding: .utf8)
         let report = directory.appendingPathComponent("report.html")
         try StudyReport.html(result, spec: spec).write(to: report, atomically: true, encoding: .utf8)
-        if json { print(resultJSON); return }
+        if json {
+            print(resultJSON)
+            if let failure = result.failure { log("Error: \(failure)"); throw ExitCode.failure }
+            return
+        }
         print("\n== result")
         for o in result.outcomes {
             guard let p = o.prediction else {
@@ -55,5 +59,6 @@ struct StudyRunCommand: ParsableCommand {
         }
         print(String(format: "cost: %.3f× the target run(s) by Eq. (1), %.3f× by counted FLOPs", result.costRatioEquation1, result.costRatioCounted))
         print("report: \(report.path)")
+        if let failure = result.failure { log("Error: \(failure)"); throw ExitCode.failure }
     }
 }

@@ -65,6 +65,10 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let distributed = try DistributedEnvironment.current()
+        if let parent = ProcessInfo.processInfo.environment[StopRequest.parentVariable].flatMap(Int32.init) {
+            StopRequest.exitsOnSecondRequest = false   // the study stops it, after its checkpoint
+            StopRequest.whenParentExits(parent)
+        }
         if nproc > 1 && distributed == nil { return try launchRanks() }
         let directory = URL(fileURLWithPath: resume ?? out!)
         let run = RunDirectory(directory)

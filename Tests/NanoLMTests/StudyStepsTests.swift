@@ -148,6 +148,7 @@ final class StudyStepsTests: XCTestCase {
         func m(_ w: Double) -> Double { 96 * 4 * 16 * 1 * w * w * (1 + 16 / (6 * w) + 128 / (16 * 1 * w)) }
         XCTAssertEqual(result.costRatioEquation1, (3 * m(32) + m(48) + m(64) + m(80)) / m(128), accuracy: 1e-9)
         XCTAssertEqual(fake.trained.count, 3 + 3 + 1, "3 grid points, proxies 48/64/80 (32 is the grid's), the target")
+        XCTAssertNil(result.failure)
         let again = FakeExecutor { Self.madeUpLoss($0) }
         _ = try StudyRunner(spec: spec, file: "fake.yaml", directory: directory, log: { _ in }).run(executor: again)
         XCTAssertEqual(again.trained, [])
@@ -181,6 +182,9 @@ final class StudyStepsTests: XCTestCase {
         // Three proxies are too few for three coefficients: no prediction, and the reason is kept.
         XCTAssertNil(result.outcomes[0].fit)
         XCTAssertTrue(result.outcomes[0].fitError?.contains("4") ?? false, "\(result.outcomes[0].fitError ?? "nil")")
+        // And the study failed at what it was asked: `study run` exits non-zero with this reason.
+        XCTAssertTrue(result.failure?.contains("design gpt has no prediction") ?? false, result.failure ?? "nil")
+        XCTAssertTrue(result.failure?.contains("width 64 failed (boom)") ?? false, result.failure ?? "nil")
     }
 
     /// The progress line: step 10 of 40 after 20 s leaves 30 steps at 2 s each (1m00s); off a terminal,

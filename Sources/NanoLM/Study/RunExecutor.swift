@@ -74,6 +74,7 @@ public struct ChildProcessExecutor: RunExecutor {
                 let p = Process()
                 p.executableURL = URL(fileURLWithPath: executable)
                 p.arguments = try Self.arguments(job, threads: "\(threads)", slot: slot)
+                p.environment = ProcessInfo.processInfo.environment.merging([StopRequest.parentVariable: "\(getpid())"]) { $1 }
                 p.standardOutput = FileHandle.nullDevice
                 _ = FileManager.default.createFile(atPath: job.directory.logURL.path, contents: nil)
                 p.standardError = try FileHandle(forWritingTo: job.directory.logURL)

@@ -10,6 +10,7 @@ public enum StudyEvent: Encodable, Sendable {
     case runStarted(phase: RunPhase, index: Int, count: Int, label: String, directory: String, note: String?)
     case runProgress(phase: RunPhase, label: String, progress: TrainingProgress, phaseRemaining: TimeInterval?)
     case runEnded(phase: RunPhase, label: String, outcome: RunOutcome)
+    case waitingForRun(phase: RunPhase, label: String, pid: Int32)
     case gridChosen(design: String, choice: GridChoice)
     case transferChecked(design: String, check: TransferCheck)
     case muTransferPhase(baseWidth: Int)
@@ -95,6 +96,8 @@ public final class TerminalStudyReporter: StudyReporter {
             return []
         case let .runEnded(phase, label, outcome):
             return ["[\(phase.rawValue)]   \(label): \(Self.describe(outcome))"]
+        case let .waitingForRun(phase, label, pid):
+            return ["[\(phase.rawValue)] \(label): process \(pid) still trains it (left by an earlier run); waiting for it to end"]
         case let .gridChosen(design, choice):
             var lines = choice.points.map { p in
                 let mark = p.id == choice.best.id ? "best" : choice.basin.contains(p.hyper) ? "basin" : ""

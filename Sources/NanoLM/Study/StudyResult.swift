@@ -59,4 +59,17 @@ public struct StudyResult: Codable, Sendable {
     public var costRatioEquation1: Double
     public var costRatioCounted: Double
     public var runs: [StoredRun]
+
+    /// Why the study failed, or nil: a design has no prediction and some of its proxies failed (or diverged),
+    /// so the study could not do what it was asked. `nanolm study run` exits non-zero with it. (A fit that is
+    /// degenerate on finished proxies is a finding, reported with the result, not a failure.)
+    public var failure: String? {
+        let reasons: [String] = outcomes.filter { $0.prediction == nil }.compactMap { o in
+            let bad = runs.filter { $0.design == o.design && $0.phase == .proxy && ($0.status == .failed || $0.status == .diverged) }
+            guard !bad.isEmpty else { return nil }
+            return "design \(o.design) has no prediction (\(o.fitError ?? "no fit")): \(bad.count) proxy run(s) did not finish: "
+                + bad.prefix(3).map { "width \($0.width) \($0.status.rawValue)\($0.message.map { " (" + $0 + ")" } ?? "")" }.joined(separator: ", ")
+        }
+        return reasons.isEmpty ? nil : reasons.joined(separator: "; ") + " — see `nanolm study status` and the runs' train.log"
+    }
 }

@@ -85,6 +85,7 @@ public final class StudyRunner {
         var pending: [StudyRun] = []
         var seen = Set<String>()
         for run in runs where seen.insert(run.id).inserted {
+            try waitForOtherOwner(run, phase: phase)
             if let summary = run.files.finishedSummary { try store.record(run.id, summary: summary) } else { pending.append(run) }
         }
         reporter.report(.runsPlanned(phase: phase, total: seen.count, finished: seen.count - pending.count, toTrain: pending.count))
@@ -106,10 +107,24 @@ public final class StudyRunner {
         }
     }
 
+    /// A run still trained by a process that outlived an earlier `study run` (or a `nanolm train` by hand):
+    /// wait for it to end, then use what it left, instead of training the run twice at once.
+    func waitForOtherOwner(_ run: StudyRun, phase: RunPhase) throws {
+        guard let pid = FileLock.holder(run.files.lockURL) else { return }
+        reporter.report(.waitingForRun(phase: phase, label: run.label, pid: pid))
+        while FileLock.holder(run.files.lockURL) != nil {
+            if StopRequest.isRequested { throw StudyStop.interrupted }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+    }
+
     // MARK: Algorithm 1
 
     public func run(executor: any RunExecutor = InProcessExecutor()) throws -> StudyResult {
         StopRequest.install()
+        // One `study run` per study directory at a time; the kernel frees the lock however this process ends.
+        let lock = try FileLock.acquire(directory.appendingPathComponent("study.lock"), what: "study \(spec.name)")
+        defer { withExtendedLifetime(lock) {} }
         let base = spec.baseWidth
         reporter.report(.started(study: spec.name, designs: spec.designs.count, baseWidth: base, proxyWidths: spec.proxyWidths,
                                  targetWidth: spec.targetWidth))

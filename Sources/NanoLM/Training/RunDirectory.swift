@@ -13,6 +13,7 @@ import Torch
 ///     summary.json              the RunSummary, when the run ends (completed, diverged or interrupted)
 ///     eval.json                 a cached downstream score (``RunScorer``)
 ///     train.log                 standard error of a run trained in a child process
+///     run.lock                  held while a process trains the run (``FileLock``): one writer at a time
 ///
 /// `nanolm train`, the study, the over-training study, `nanolm eval` and export read and write runs through it.
 public struct RunDirectory: Hashable, Sendable {
@@ -29,6 +30,8 @@ public struct RunDirectory: Hashable, Sendable {
     public var summaryURL: URL { url.appendingPathComponent("summary.json") }
     public var evalURL: URL { url.appendingPathComponent("eval.json") }
     public var logURL: URL { url.appendingPathComponent("train.log") }
+    /// Held (flock, with the pid inside) by the one process that trains the run.
+    public var lockURL: URL { url.appendingPathComponent("run.lock") }
 
     public func create() throws { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
 

@@ -21,4 +21,17 @@ public enum StopRequest {
             }
         }
     }
+
+    /// A run trained for a study stops (at a checkpoint, as on SIGINT) when the study's process is gone, even
+    /// killed with SIGKILL, which it cannot pass on: a thread watches for the parent process to change.
+    public static func whenParentExits(_ parent: Int32) {
+        let thread = Thread {
+            while getppid() == parent { Thread.sleep(forTimeInterval: 0.2) }
+            StopRequest.isRequested = true
+        }
+        thread.start()
+    }
+
+    /// The environment variable through which a study tells its child runs its process id.
+    public static let parentVariable = "NANOLM_STUDY_PID"
 }

@@ -45,10 +45,12 @@ public final class Trainer {
         device = try (config.device ?? .auto).resolve(slot: dataParallel?.rank ?? 0)
         try model.move(to: device)
         dataParallel?.device = device
-        if isPrimary {
-            try files.create()
-            try files.writeConfig(config)
-        }
+        if isPrimary { try files.create() }
+        // One process trains a run at a time: a second one fails here, naming the first, and never
+        // interleaves its lines into metrics.jsonl.
+        let lock = isPrimary ? try FileLock.acquire(files.lockURL, what: "run \(directory.path)") : nil
+        defer { withExtendedLifetime(lock) {} }
+        if isPrimary { try files.writeConfig(config) }
         optimizer = try AdamW(dataParallel?.optimizerParameters(model.parameters) ?? model.parameters, options: config.optimizer)
         let resumed = try resumeIfPossible()
         try dataParallel?.synchronize(model.parameters)
