@@ -4,6 +4,7 @@ pre-LayerNorm, GELU MLP, causal attention, untied readout), trained with AdamW o
 Prints one JSON line: tokens/s over the timed steps, and the GEMM peak measured in this process.
 
     scripts/python.sh bench/train_reference.py --width 256 --threads 2 [--bf16]
+    python3 train_reference.py --width 1024 --bf16 --device cuda [--compile]   (scripts/gpu_check/run.sh)
 """
 import argparse
 import json
@@ -43,20 +44,20 @@ class GPT(nn.Module):
         self.register_buffer("mask", torch.ones(seq, seq, dtype=torch.bool).triu(1))
 
     def forward(self, idx, targets):
-        x = self.wte(idx) + self.wpe(torch.arange(idx.size(1)))
+        x = self.wte(idx) + self.wpe(torch.arange(idx.size(1), device=idx.device))
         for block in self.h:
             x = block(x, self.mask)
         logits = self.lm_head(self.ln_f(x))
         return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
 
 
-def gemm_peak(n=2048, repeats=5):
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
+def gemm_peak(n=2048, repeats=5, device="cpu", dtype=torch.float32):
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
+    (a @ b).sum().item()
     best = float("inf")
     for _ in range(repeats):
         t = time.perf_counter()
-        a @ b
+        (a @ b).sum().item()  # .item() waits for the device
         best = min(best, time.perf_counter() - t)
     return 2 * n**3 / best
 
@@ -72,18 +73,21 @@ def main():
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--bf16", action="store_true")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (PyTorch 2.x)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = GPT(a.layers, a.width, a.vocab, a.seq)
+    model = GPT(a.layers, a.width, a.vocab, a.seq).to(a.device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
-    tokens = torch.randint(0, a.vocab, (a.steps + a.warmup, a.batch, a.seq + 1))
+    step_model = torch.compile(model) if a.compile else model
+    tokens = torch.randint(0, a.vocab, (a.steps + a.warmup, a.batch, a.seq + 1), device=a.device)
     elapsed = 0.0
     for step in range(a.steps + a.warmup):
         t = time.perf_counter()
         x, y = tokens[step, :, :-1], tokens[step, :, 1:]
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
-            loss = model(x, y)
+        with torch.autocast(torch.device(a.device).type, dtype=torch.bfloat16, enabled=a.bf16):
+            loss = step_model(x, y)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -93,7 +97,8 @@ def main():
             elapsed += time.perf_counter() - t
     params = sum(p.numel() for p in model.parameters())
     print(json.dumps({"tokens_per_s": a.steps * a.batch * a.seq / elapsed, "parameters": params,
-                      "gemm_peak_flops": gemm_peak(), "threads": a.threads, "bf16": a.bf16}))
+                      "gemm_peak_flops": gemm_peak(device=a.device, dtype=torch.bfloat16 if a.bf16 and a.device != "cpu" else torch.float32),
+                      "threads": a.threads, "bf16": a.bf16, "device": a.device, "compile": a.compile}))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 import CTorch
 import Foundation
 
-/// A group of processes that run collectives together: libtorch's c10d Gloo backend (CPU), after a
-/// TCPStore rendezvous at `masterAddress:port` hosted by rank 0.
+/// A group of processes that run collectives together, after a TCPStore rendezvous at
+/// `masterAddress:port` hosted by rank 0: libtorch's c10d Gloo backend for CPU tensors and, in a CUDA
+/// build with NCCL on a process that sees a GPU, ProcessGroupNCCL for CUDA tensors. Each collective goes
+/// to the backend of its tensors' device.
 ///
 /// Every collective waits for completion and fails with a ``TorchError`` after `timeout` — a rank that
 /// died or hangs ends the run instead of hanging it.
@@ -12,7 +14,7 @@ public final class ProcessGroup {
     public let worldSize: Int
 
     public init(masterAddress: String, port: Int, rank: Int, worldSize: Int, timeout: TimeInterval = 120) throws {
-        guard let handle = ct_process_group_gloo(masterAddress, Int32(port), Int32(rank), Int32(worldSize),
+        guard let handle = ct_process_group_new(masterAddress, Int32(port), Int32(rank), Int32(worldSize),
                                                  Int32(timeout * 1000)) else {
             throw TorchError.last("ProcessGroup(\(masterAddress):\(port), rank \(rank) of \(worldSize))", [])
         }
@@ -22,6 +24,17 @@ public final class ProcessGroup {
     }
 
     deinit { ct_process_group_free(handle) }
+
+    /// The c10d backends a collective can use.
+    public enum Backend: String, Sendable { case gloo, nccl }
+
+    /// Gloo always; NCCL too in a CUDA build with NCCL when this process sees a GPU.
+    public var backends: [Backend] {
+        Int(ct_process_group_backends(handle)) & Int(CT_BACKEND_NCCL) != 0 ? [.gloo, .nccl] : [.gloo]
+    }
+
+    /// Whether this build of the shim has ProcessGroupNCCL (a CUDA libtorch with the NCCL headers).
+    public static var ncclCompiled: Bool { ct_nccl_compiled() != 0 }
 
     /// Sums each tensor across ranks, in place.
     public func allReduceSum(_ tensors: [Tensor]) throws {

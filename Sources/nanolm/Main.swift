@@ -14,6 +14,7 @@ struct Main: ParsableCommand {
             """,
         version: NanoLMInfo.version,
         subcommands: [StudyCommand.self, TrainCommand.self, DataCommand.self, TokenizerCommand.self, ParamsCommand.self,
-                      CoordCheckCommand.self, FitCommand.self, PredictCommand.self, CostCommand.self, EvalCommand.self, ExportCommand.self, DemoCommand.self]
+                      CoordCheckCommand.self, FitCommand.self, PredictCommand.self, CostCommand.self, EvalCommand.self, ExportCommand.self, GoldenCommand.self,
+                      DemoCommand.self]
     )
 }

@@ -73,6 +73,8 @@ final class DistributedTests: XCTestCase {
         }
         let group = try ProcessGroup(masterAddress: env.masterAddress, port: env.masterPort, rank: env.rank,
                                      worldSize: env.worldSize, timeout: 30)
+        let nccl = ProcessGroup.ncclCompiled && Device.cudaDeviceCount > 0
+        expect(group.backends, nccl ? [.gloo, .nccl] : [.gloo], "backends")
         let r = Float(env.rank)
         let x = try Tensor([r + 1, 10 * (r + 1)] as [Float])
         try group.allReduceSum([x])
@@ -83,6 +85,12 @@ final class DistributedTests: XCTestCase {
         let outputs = try (0 ..< env.worldSize).map { _ in try Tensor.zeros([2]) }
         try group.allGather(try Tensor([r, -r] as [Float]), into: outputs)
         expect(try outputs.map { try $0.toArray(Float.self) }, [[0, 0], [1, -1]], "allgather")
+        if nccl {  // the same sum on each rank's GPU goes through NCCL
+            let gpu = Device.cuda(env.localRank % Device.cudaDeviceCount)
+            let y = try Tensor([r + 1, 10 * (r + 1)] as [Float]).to(device: gpu)
+            try group.allReduceSum([y])
+            expect(try y.to(device: .cpu).toArray(Float.self), [3, 30], "allreduce on \(gpu) (NCCL)")
+        }
         try group.barrier()
     }
 }

@@ -187,10 +187,15 @@ int ct_has_sdpa(void);
 int ct_prepare_meta(void);
 ct_tensor ct_sdpa(ct_tensor q, ct_tensor k, ct_tensor v, ct_tensor mask, double dropout, int causal, double scale);
 
-/* Distributed (c10d): a Gloo process group over a TCPStore rendezvous at master_addr:master_port
- * (rank 0 hosts the store). Collectives run in place and wait; each fails after timeout_ms. */
+/* Distributed (c10d): process groups over a TCPStore rendezvous at master_addr:master_port (rank 0
+ * hosts the store): Gloo for CPU tensors and, in a CUDA build with NCCL on a process that sees a GPU,
+ * NCCL for CUDA tensors. Collectives go to the group of their tensors' device, run in place and wait;
+ * each fails after timeout_ms. */
 typedef struct ct_process_group_s *ct_process_group;
-ct_process_group ct_process_group_gloo(const char *master_addr, int master_port, int rank, int world_size, int timeout_ms);
+enum { CT_BACKEND_GLOO = 1, CT_BACKEND_NCCL = 2 };
+ct_process_group ct_process_group_new(const char *master_addr, int master_port, int rank, int world_size, int timeout_ms);
+int ct_process_group_backends(ct_process_group pg);  /* CT_BACKEND_* bits */
+int ct_nccl_compiled(void);                          /* 1 when this shim was built with ProcessGroupNCCL */
 void ct_process_group_free(ct_process_group pg);
 int ct_process_group_allreduce_sum(ct_process_group pg, const ct_tensor *tensors, int n);
 int ct_process_group_broadcast(ct_process_group pg, const ct_tensor *tensors, int n, int root);

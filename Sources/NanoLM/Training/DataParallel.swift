@@ -3,7 +3,8 @@ import Torch
 
 /// Data parallelism over a c10d process group: every rank holds the whole model, trains on its slice
 /// of the same global batch, and averages gradients once per step, in buckets, before the optimizer.
-/// Rank 0 alone writes metrics and checkpoints; every rank resumes from them.
+/// Buckets live on the parameters' device, so CUDA gradients go through NCCL and CPU ones through Gloo
+/// (``ProcessGroup``). Rank 0 alone writes metrics and checkpoints; every rank resumes from them.
 public final class DataParallel {
     public let group: ProcessGroup
     /// Gradients are flattened into buckets of about this many elements per all-reduce.
