@@ -18,7 +18,7 @@ build debian /usr/include/torch/csrc/api/include -- /usr/lib/x86_64-linux-gnu
 build torch2 "$torch2/include" "$torch2/include/torch/csrc/api/include" -- "$torch2/lib"
 rounds=${1:-5}
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1  # one thread, whatever BLAS each engine uses
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc --all) cores, load $(cut -d' ' -f1 /proc/loadavg)"
 for r in $(seq "$rounds"); do "$out/debian"; "$out/torch2"; done | tee "$out/rounds.txt"
 python3 - "$out/rounds.txt" <<'PY'
 import statistics, sys
