@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Which engine multiplies faster on this CPU: fp32 and bf16 matmul 2048² on one thread through Debian's
+# Which engine multiplies faster on this CPU: fp32 matmul 2048² (and bf16 512²) on one thread through Debian's
 # libtorch 1.13 and through PyPI's torch 2.x (scripts/torch2.sh), interleaved, medians of the rounds.
 #   bench/sgemm.sh [rounds]     (default 5)
 # The CPU default engine in docs/DESIGN.md ("Two engines") comes from this.
@@ -27,7 +27,7 @@ for line in open(sys.argv[1]):
     version, fp32, bf16 = line.split()
     rows.setdefault(version, []).append((float(fp32), float(bf16)))
 med = {v: (statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs)) for v, rs in rows.items()}
-print(f"{'libtorch':<16}{'fp32 GFLOP/s':>14}{'bf16 GFLOP/s':>14}   (median of {len(next(iter(rows.values())))} rounds)")
+print(f"{'libtorch':<16}{'fp32 2048²':>14}{'bf16 512²':>14}   (median of {len(next(iter(rows.values())))} rounds)")
 for v, (f, b) in med.items(): print(f"{v:<16}{f:>14.1f}{b:>14.1f}")
 (v1, m1), (v2, m2) = med.items()
 print(f"fp32 {v1}/{v2} = {m1[0] / m2[0]:.2f}, bf16 {m1[1] / m2[1]:.2f}")
