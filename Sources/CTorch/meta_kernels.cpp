@@ -1,7 +1,8 @@
-// meta_kernels.cpp — shape-only (Meta) kernels that libtorch 1.13's C++ library lacks for ops nanolm's
-// models use (PyTorch 1.13 registers them from Python, which a C++ program never loads). With them, a
-// forward, backward and AdamW step run on the meta device, which is how the tests catch a tensor made
-// on the wrong device without a GPU. libtorch >= 2 has them all in C++, so this file is empty there.
+// meta_kernels.cpp — shape-only (Meta) kernels that libtorch's C++ library lacks for ops nanolm's models
+// use (PyTorch registers them from Python, which a C++ program never loads: index_select is missing in
+// 2.11 as in 1.13). With them, a forward, backward and AdamW step run on the meta device, which is how the
+// tests catch a tensor made on the wrong device without a GPU. Where libtorch has one of them already,
+// ours (shape-only as well) takes its place, with libtorch's warning.
 //
 // Registered on first use of the meta device (ct_prepare_meta), not at load time, and as boxed kernels
 // that read their arguments off the stack, so a schema difference between versions is an error message
@@ -11,7 +12,6 @@
 
 #include <torch/version.h>
 
-#if TORCH_VERSION_MAJOR < 2
 #include <ATen/core/stack.h>
 #include <torch/library.h>
 
@@ -73,7 +73,7 @@ void native_layer_norm_backward(const c10::OperatorHandle &, Stack *stack) {
 void native_layer_norm(const c10::OperatorHandle &, Stack *stack) {
     auto args = torch::jit::last(stack, 5);
     auto input = args[0].toTensor();
-    auto normalized = static_cast<int64_t>(args[1].toIntVector().size());
+    auto normalized = static_cast<int64_t>(args[1].toListRef().size());  // int[] or SymInt[] by version
     auto sizes = input.sizes().vec();
     for (int64_t i = input.dim() - normalized; i < input.dim(); ++i) sizes[static_cast<size_t>(i)] = 1;
     auto out = at::empty_like(input);
@@ -118,9 +118,3 @@ extern "C" int ct_prepare_meta(void) {
     });
     return result;
 }
-
-#else
-
-extern "C" int ct_prepare_meta(void) { return 0; }
-
-#endif

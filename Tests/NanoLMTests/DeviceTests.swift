@@ -30,7 +30,8 @@ final class DeviceTests: XCTestCase {
                 let model = try makeModel(config(architecture, tied: tied), seed: 1, device: .meta)
                 XCTAssertTrue(model.parameters.allSatisfy { $0.value.device == .meta }, "\(architecture)")
                 let batch = try CoordCheck.batch(options(architecture), seed: 0).moved(to: .meta)
-                try DeviceCheck.$required.withValue(.meta) {
+                // The explicit attention: libtorch 2.11's fused kernel has no meta kernel for its where.self.
+                try AttentionKernel.$current.withValue(.explicit) { try DeviceCheck.$required.withValue(.meta) {
                     let optimizer = try AdamW(model.parameters, options: AdamW.Options(weightDecay: 0.1))
                     let loss = try model.loss(batch, training: true)
                     XCTAssertEqual(loss.device, .meta, "\(architecture)")
@@ -41,7 +42,7 @@ final class DeviceTests: XCTestCase {
                     try optimizer.update(learningRate: 1e-3)
                     XCTAssertTrue(optimizer.exponentialAverages.allSatisfy { $0.device == .meta }, "\(architecture)")
                     _ = try withNoGrad { try model.loss(batch, training: false) }
-                }
+                } }
             }
         }
     }

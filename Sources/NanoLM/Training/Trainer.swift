@@ -43,6 +43,9 @@ public final class Trainer {
     public func run(progress: (TrainingProgress) -> Void = { _ in }) throws -> RunSummary {
         if let threads = config.threads { Torch.threadCount = threads }
         device = try (config.device ?? .auto).resolve(slot: dataParallel?.rank ?? 0)
+        if config.autocast, device != .cpu {
+            throw ModelError.invalidConfiguration("autocast is bfloat16 CPU autocast; on \(device) train without it (--autocast off), or on the CPU")
+        }
         try model.move(to: device)
         dataParallel?.device = device
         if isPrimary { try files.create() }
