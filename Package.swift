@@ -77,12 +77,14 @@ let package = Package(
         ),
         // Swift tensors, autograd and safetensors I/O over CTorch.
         .target(name: "Torch", dependencies: ["CTorch"]),
+        // zlib and libzstd: track sources (.gz, .dz, .zst) decompressed in process.
+        .systemLibrary(name: "CCompression", providers: [.apt(["zlib1g-dev", "libzstd-dev"])]),
         // Scaling-law fits, predictions and cost: pure Swift, no libtorch.
         .target(name: "ScalingLaws"),
         // Models, training, data and the study.
         .target(
             name: "NanoLM",
-            dependencies: ["Torch", "ScalingLaws", .product(name: "GRDB", package: "GRDB.swift"), "Yams"]
+            dependencies: ["Torch", "ScalingLaws", "CCompression", .product(name: "GRDB", package: "GRDB.swift"), "Yams"]
         ),
         // The command-line tool.
         .executableTarget(

@@ -10,7 +10,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # OpenBLAS misdetects some virtual CPUs; keep a core type set unless the machine sets its own.
 export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Haswell}"
 
-SYSTEM_PACKAGES=(libtorch-dev libgloo-dev libsqlite3-dev python3-torch python3-scipy python3-numpy python3-venv python3-pip zstd gzip)
+SYSTEM_PACKAGES=(libtorch-dev libgloo-dev libsqlite3-dev python3-torch python3-scipy python3-numpy python3-venv python3-pip zstd gzip zlib1g-dev libzstd-dev)
 # The nano data track's text (see NanoTrack.swift and docs/DESIGN.md, "The nano track").
 SYSTEM_PACKAGES+=(python3.11 python3.11-doc dict-gcide dictd bible-kjv debian-faq c++-annotations-latex)
 

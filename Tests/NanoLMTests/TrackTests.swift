@@ -191,6 +191,60 @@ final class TrackTests: XCTestCase {
         XCTAssertTrue(skipped.first?.contains("p.txt.gz") ?? false, skipped.first ?? "nil")
     }
 
+    /// `tool args…` with `input` on standard input; its standard output.
+    func run(_ tool: [String], input: Data) throws -> Data {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = tool
+        let inFile = root.appendingPathComponent("tool-input-\(UUID().uuidString)")
+        try input.write(to: inFile)
+        p.standardInput = try FileHandle(forReadingFrom: inFile)
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return data
+    }
+
+    /// Issue 19: .gz, .dz and .zst sources decompress in process (zlib, libzstd) to exactly what gzip -dc
+    /// and zstd -dc print: several members or frames, more than one read buffer, trailing zeros after the
+    /// last gzip member; a damaged or truncated file fails with a reason, as the tools do.
+    func testInProcessDecompressionEqualsTheTools() throws {
+        var random = CounterRandom(seed: 9)
+        let words = ["alpha", "beta", "gamma", "delta", "épsilon", "zeta", "\n", "\n\n"]
+        let text = Data((0 ..< 700_000).map { _ in words[random.next(below: words.count)] }.joined(separator: " ").utf8)
+        let half = text.count / 2
+        func decoded(_ name: String, _ bytes: Data) throws -> (Data, ByteLines) {
+            let url = root.appendingPathComponent(name)
+            try bytes.write(to: url)
+            let lines = try ByteLines(file: url.path)
+            return (Data(try lines.readAll()), lines)
+        }
+        let gz = try run(["gzip", "-c"], input: text.prefix(half)) + run(["gzip", "-c"], input: text.suffix(from: half))
+        let (gzText, gzLines) = try decoded("two.txt.gz", gz + Data(count: 64))
+        XCTAssertEqual(gzText, text)
+        XCTAssertEqual(try run(["gzip", "-dc"], input: gz), text)
+        XCTAssertFalse(gzLines.failed, gzLines.stderrTail)
+        let zst = try run(["zstd", "-c", "-q"], input: text.prefix(half)) + run(["zstd", "-c", "-q"], input: text.suffix(from: half))
+        let (zstText, zstLines) = try decoded("two.txt.zst", zst)
+        XCTAssertEqual(zstText, text)
+        XCTAssertFalse(zstLines.failed, zstLines.stderrTail)
+        let dictzip = "/usr/share/dictd/gcide.dict.dz"
+        if FileManager.default.fileExists(atPath: dictzip) {
+            let raw = try Data(contentsOf: URL(fileURLWithPath: dictzip))
+            XCTAssertEqual(try decoded("gcide.dict.dz", raw).0, try run(["gzip", "-dc"], input: raw))
+        }
+        for (name, bytes, reason) in [("cut.txt.gz", gz.prefix(gz.count / 3), "unexpected end"), ("cut.txt.zst", zst.prefix(zst.count / 3), "unexpected end"),
+                                      ("bad.txt.gz", gz.prefix(40) + Data(repeating: 0xFF, count: 200) + gz.suffix(from: 240), "corrupt gzip"),
+                                      ("bad.txt.zst", zst.prefix(40) + Data(repeating: 0xFF, count: 200) + zst.suffix(from: 240), "corrupt zstd"),
+                                      ("empty.txt.gz", Data(), "unexpected end")] {
+            let (_, lines) = try decoded(name, bytes)
+            XCTAssertTrue(lines.failed, name)
+            XCTAssertTrue(lines.stderrTail.contains(reason), "\(name): \(lines.stderrTail)")
+        }
+    }
+
     func testHTMLToText() {
         let html = "<html><head><title>x</title><style>p{}</style></head><body><!-- c --><p>Hello &amp; <b>bye</b></p>"
             + "<script>var a = '<p>';</script><p>A&#233;&#x263A; 1 &lt; 2</p></body></html>"

@@ -332,21 +332,21 @@ final class ByteLines {
     let handle: FileHandle
     let process: Process?
     let errors: URL?
+    /// Set for .gz, .dz and .zst files: decompressed in process.
+    var decompressor: StreamDecompressor?
     var buffer: [UInt8] = []
     var position = 0
     var eof = false
 
     convenience init(file path: String) throws {
-        if path.hasSuffix(".gz") || path.hasSuffix(".dz") || path.hasSuffix(".zst") {
-            guard FileManager.default.isReadableFile(atPath: path) else {
-                throw TrackError.source(file: path, reason: "not readable")
-            }
-            try self.init(command: [path.hasSuffix(".zst") ? "zstd" : "gzip", "-dc", path])
-        } else {
-            guard let h = FileHandle(forReadingAtPath: path) else {
-                throw TrackError.source(file: path, reason: "cannot open for reading")
-            }
-            self.init(handle: h, process: nil, errors: nil)
+        guard let h = FileHandle(forReadingAtPath: path) else {
+            throw TrackError.source(file: path, reason: "cannot open for reading")
+        }
+        self.init(handle: h, process: nil, errors: nil)
+        if path.hasSuffix(".gz") || path.hasSuffix(".dz") {
+            decompressor = StreamDecompressor(handle: h, format: .gzip)
+        } else if path.hasSuffix(".zst") {
+            decompressor = StreamDecompressor(handle: h, format: .zstd)
         }
     }
 
@@ -377,7 +377,7 @@ final class ByteLines {
 
     func fill() throws -> Bool {
         if eof { return false }
-        let chunk = try handle.read(upToCount: 1 << 20) ?? Data()
+        let chunk = try decompressor?.read() ?? handle.read(upToCount: 1 << 20) ?? Data()
         if chunk.isEmpty { eof = true; return false }
         if position > 0 { buffer.removeFirst(position); position = 0 }
         buffer += chunk
@@ -405,12 +405,14 @@ final class ByteLines {
     }
 
     var failed: Bool {
+        if let decompressor { return decompressor.failure != nil }
         guard let process else { return false }
         process.waitUntilExit()
         return process.terminationStatus != 0
     }
 
     var stderrTail: String {
+        if let failure = decompressor?.failure { return failure }
         guard let errors, let data = try? Data(contentsOf: errors) else { return "" }
         return String(decoding: data.suffix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
