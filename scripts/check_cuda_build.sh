@@ -35,7 +35,7 @@ echo "==> resolved (ldd), libtorch and CUDA:"
 ldd "$bin" | grep -E 'torch|c10|nccl|cudart|cublas|cudnn|not found' | sed 's/^\s*/  /'
 if ldd "$bin" | grep -q 'not found'; then echo "error: unresolved libraries above" >&2; exit 1; fi
 echo "==> ProcessGroupNCCL symbols the shim calls (from libtorch_cuda.so):"
-nm -D --undefined-only "$bin" | c++filt | grep -E 'c10d::ProcessGroupNCCL::ProcessGroupNCCL' | sed 's/^\s*U /  /' | head -3
-nm -D --undefined-only "$bin" | c++filt | grep -q 'c10d::ProcessGroupNCCL::ProcessGroupNCCL' \
-    || { echo "error: the shim was built without NCCL (nccl.h or the CUDA headers not found)" >&2; exit 1; }
+nccl=$(nm -D --undefined-only "$bin" | c++filt | grep -E 'c10d::ProcessGroupNCCL::ProcessGroupNCCL' || true)  # not grep -q: pipefail
+[ -n "$nccl" ] || { echo "error: the shim was built without NCCL (nccl.h or the CUDA headers not found)" >&2; exit 1; }
+echo "$nccl" | sed 's/^\s*U /  /' | head -3
 echo "CUDA build OK: $bin links torch_cuda, and the shim has ProcessGroupNCCL"
