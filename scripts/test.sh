@@ -30,5 +30,5 @@ summary=$(grep -E "Executed [0-9]+ tests?, with .*[0-9]+ failures?" "$log" | tai
 executed=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
 failed=$(sed -E 's/.* ([0-9]+) failures?.*/\1/' <<<"$summary")
 skipped=$(grep -oE "[0-9]+ tests? skipped" <<<"$summary" | grep -oE "^[0-9]+" || echo 0)
-if [ -n "$summary" ]; then echo "tests ($engine): $((executed - failed - skipped)) passed, $failed failed, $skipped skipped"; fi
+if [ -n "$summary" ]; then echo "$engine: $((executed - failed - skipped)) passed, $failed failed, $skipped skipped"; fi
 [ "$status" -eq 0 ] && [ -n "$summary" ] || { echo "error: swift test failed (exit $status); see $log" >&2; exit 1; }
