@@ -13,7 +13,9 @@ public final class Linear: Module {
         self.bias = bias ? try Parameter("\(prefix).bias", role: .vector, shape: [outputs]) : nil
     }
 
-    public func callAsFunction(_ x: Tensor) throws -> Tensor { try x.linear(weight.value, bias: bias?.value) }
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        weight.value.isStacked(overRank: 2) ? try stacked(x) : try x.linear(weight.value, bias: bias?.value)
+    }
     public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
 }
 
@@ -26,7 +28,9 @@ public final class Embedding: Module {
     }
 
     /// ids [..] → [.., width]
-    public func callAsFunction(_ ids: Tensor) throws -> Tensor { try weight.value.embedding(ids) }
+    public func callAsFunction(_ ids: Tensor) throws -> Tensor {
+        weight.value.isStacked(overRank: 2) ? try stacked(ids) : try weight.value.embedding(ids)
+    }
     public var parameters: [Parameter] { [weight] }
 }
 
@@ -43,7 +47,8 @@ public final class LayerNorm: Module {
     }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try x.layerNorm([weight.shape[0]], weight: weight.value, bias: bias?.value, eps: eps)
+        if weight.value.isStacked(overRank: 1) { return try stacked(x) }
+        return try x.layerNorm([weight.shape[0]], weight: weight.value, bias: bias?.value, eps: eps)
     }
     public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
 }
@@ -61,7 +66,7 @@ public final class RMSNorm: Module {
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         let x32 = x.dtype == .float32 ? x : try x.to(.float32)
         let normed = try x32 * (x32.pow(2).mean(dim: -1, keepDim: true) + eps).rsqrt()
-        return try normed * weight.value
+        return weight.value.isStacked(overRank: 1) ? try normed.timesPerRun(weight.value) : try normed * weight.value
     }
     public var parameters: [Parameter] { [weight] }
 }

@@ -18,8 +18,9 @@ public final class Parameter {
     /// The PyTorch / Hugging Face state-dict key, e.g. `transformer.h.0.attn.c_attn.weight`.
     public let name: String
     public let role: ParameterRole
-    /// The values (float32, requires grad), on the device of the last ``move(to:)`` (the CPU at first).
-    public private(set) var value: Tensor
+    /// The values (float32, requires grad), on the device of the last ``move(to:)`` (the CPU at first); in a
+    /// ``StackedDecoder``, R runs' values stacked along a leading dimension [R, ...].
+    public internal(set) var value: Tensor
     /// How it was initialised, and the factor on the base learning rate (set by ``Parametrization``).
     public internal(set) var initialization: Initialization = .zeros
     public internal(set) var learningRateMultiplier = 1.0
