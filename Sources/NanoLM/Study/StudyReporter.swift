@@ -11,6 +11,8 @@ public enum StudyEvent: Encodable, Sendable {
     case runProgress(phase: RunPhase, label: String, progress: TrainingProgress, phaseRemaining: TimeInterval?)
     case runEnded(phase: RunPhase, label: String, outcome: RunOutcome)
     case waitingForRun(phase: RunPhase, label: String, pid: Int32)
+    /// Runs of one shape (differing only in l, σ, τ and seeds) trained together as one stacked model, or one by one and why.
+    case stacking(phase: RunPhase, runs: Int, stacked: Bool, reason: String)
     case gridChosen(design: String, choice: GridChoice)
     case transferChecked(design: String, check: TransferCheck)
     case muTransferPhase(baseWidth: Int)
@@ -96,6 +98,8 @@ public final class TerminalStudyReporter: StudyReporter {
             return []
         case let .runEnded(phase, label, outcome):
             return ["[\(phase.rawValue)]   \(label): \(Self.describe(outcome))"]
+        case let .stacking(phase, runs, stacked, reason):
+            return ["[\(phase.rawValue)] \(runs) runs of one shape " + (stacked ? "train together as one stacked model (\(reason))" : "train one by one: \(reason)")]
         case let .waitingForRun(phase, label, pid):
             return ["[\(phase.rawValue)] \(label): process \(pid) still trains it (left by an earlier run); waiting for it to end"]
         case let .gridChosen(design, choice):

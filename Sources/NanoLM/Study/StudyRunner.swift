@@ -98,7 +98,9 @@ public final class StudyRunner {
             return TrainingJob(label: run.label, directory: run.files, config: config, data: spec.data, flops: run.flops)
         }
         for job in jobs { try job.prepare() }
-        try executor.train(jobs, batch: phase.rawValue, events: StudyRecorder(runs: pending, phase: phase, store: store, reporter: reporter))
+        let recorder = StudyRecorder(runs: pending, phase: phase, store: store, reporter: reporter)
+        let rest = try trainStacked(jobs, phase: phase, events: recorder, executor: executor)  // same-shape runs together
+        if !rest.isEmpty { try executor.train(rest.map { jobs[$0] }, batch: phase.rawValue, events: SubsetEvents(recorder, indices: rest)) }
         let statuses = try storedRuns().mapValues(\.status)
         for run in pending where run.files.finishedSummary == nil {
             if statuses[run.id] == .running || statuses[run.id] == .pending {

@@ -51,6 +51,9 @@ public struct StudySpec: Codable, Hashable, Sendable {
         /// Score every finished proxy and target of the causal designs (GPT, Llama) on this many items per
         /// built-in task of the data's held-out split (docs/EVAL.md), after the last phase; nil: off.
         public var evaluate: Int?
+        /// Train runs that differ only in l, σ, τ and seeds (the grid's points) together as one stacked model:
+        /// auto (default), on or off (docs/STUDY.md).
+        public var stackGrid: StackChoice?
     }
 
     public var name: String
@@ -79,7 +82,7 @@ public struct StudySpec: Codable, Hashable, Sendable {
         "grid": ["learningRates", "initStds", "outputMultipliers"],
         "budget": ["steps", "batchSize", "sequenceLength", "warmupSteps", "decay", "lossWindow", "checkpointEvery",
                    "weightDecay", "autocast"],
-        "options": ["basinTolerance", "averageBasin", "trainTarget", "backtest", "level", "transferCheckWidths", "evaluate"],
+        "options": ["basinTolerance", "averageBasin", "trainTarget", "backtest", "level", "transferCheckWidths", "evaluate", "stackGrid"],
     ]
 
     /// Reads a study file; errors name the file and the field.
