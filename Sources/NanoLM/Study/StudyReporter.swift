@@ -22,6 +22,7 @@ public enum StudyEvent: Encodable, Sendable {
     case leftOutOfFit(design: String, skipped: [String])
     case noFit(design: String, error: String, points: ProxyPoints)
     case fitted(design: String, fit: DesignFit, prediction: DesignPrediction, caveat: String?, targetWidth: Int, level: Double)
+    case curvesFitted(design: String, result: FitPrediction, used: Bool, level: Double)
     case compared(comparison: Comparison, targetWidth: Int)
     case costed(cost: StudyCost)
     case targetPhase(targetWidth: Int)
@@ -152,6 +153,7 @@ public final class TerminalStudyReporter: StudyReporter {
             } else if let note = prediction.bootstrapNote { lines.append("   \(d): \(note)") }
             if let caveat { lines.append("   \(d): warning: \(caveat)") }
             return lines
+        case let .curvesFitted(d, r, used, level): return curveLines(d, r, used: used, level: level)
         case let .compared(c, targetWidth):
             guard c.ranking.count >= 2, let separate = c.intervalsSeparate else {
                 return ["== (6) comparison: \(c.ranking.count) design(s) with a prediction, nothing to compare"]

@@ -39,6 +39,10 @@ public struct StudyResult: Codable, Sendable {
         public var gridEdges: [GridEdge]?
         /// Why the backtest failed, when it was asked for and could not be made.
         public var backtestError: String?
+        /// The fit that made `prediction` and `backtest` (`options.fitOn`; absent in old results: final loss),
+        /// and the other fit's, beside it (``FitPrediction``).
+        public var fitOn: FitSource?
+        public var alternative: FitPrediction?
     }
     /// One run's average multiple-choice error (1 − acc_token) next to its held-out loss.
     public struct DownstreamScore: Codable, Sendable {

@@ -191,7 +191,7 @@ public final class StudyRunner {
             do { fit = try fitDesign(points, holdOut: spec.backtestCount) } catch {
                 reporter.report(.noFit(design: d.name, error: error.localizedDescription, points: points))
                 outcome.fitError = error.localizedDescription
-                outcomes.append(outcome)
+                outcomes.append(try withCurves(outcome, runs: proxyRuns[d.name]!.compactMap { stored[$0.id] }, target: target))
                 continue
             }
             let (prediction, caveat) = predict(fit.fit, design: d.name, targetParameters: target.parameters, level: spec.level)
@@ -199,7 +199,7 @@ public final class StudyRunner {
             try store.savePrediction(study: spec.name, prediction)
             reporter.report(.fitted(design: d.name, fit: fit, prediction: prediction, caveat: caveat, targetWidth: spec.targetWidth, level: spec.level))
             (outcome.fit, outcome.backtest, outcome.backtestError, outcome.prediction) = (fit.fit, fit.backtest, fit.backtestError, prediction)
-            outcomes.append(outcome)
+            outcomes.append(try withCurves(outcome, runs: proxyRuns[d.name]!.compactMap { stored[$0.id] }, target: target))
         }
 
         // (6) Comparison.
@@ -227,6 +227,7 @@ public final class StudyRunner {
                 reporter.report(.targetChecked(design: t.design, prediction: outcomes[i].prediction, actual: actual, status: stored[t.id]?.status))
                 guard let loss = actual else { continue }
                 outcomes[i].targetLoss = loss
+                outcomes[i].alternative?.prediction?.actual = loss
                 guard var prediction = outcomes[i].prediction else { continue }
                 prediction.actual = loss
                 outcomes[i].prediction = prediction

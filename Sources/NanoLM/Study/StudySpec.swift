@@ -54,6 +54,11 @@ public struct StudySpec: Codable, Hashable, Sendable {
         /// Train runs that differ only in l, σ, τ and seeds (the grid's points) together as one stacked model:
         /// auto (default), on or off (docs/STUDY.md).
         public var stackGrid: StackChoice?
+        /// What the prediction is fitted on: each proxy's final loss (default) or every proxy's learning curve
+        /// (docs/DESIGN.md, "Learning curves in the fit"); the other fit is reported beside it.
+        public var fitOn: FitSource?
+        /// The learning-curve fit uses points from this fraction of the steps on (default 0.1, after warmup).
+        public var curveFrom: Double?
     }
 
     public var name: String
@@ -82,7 +87,8 @@ public struct StudySpec: Codable, Hashable, Sendable {
         "grid": ["learningRates", "initStds", "outputMultipliers"],
         "budget": ["steps", "batchSize", "sequenceLength", "warmupSteps", "decay", "lossWindow", "checkpointEvery",
                    "weightDecay", "autocast"],
-        "options": ["basinTolerance", "averageBasin", "trainTarget", "backtest", "level", "transferCheckWidths", "evaluate", "stackGrid"],
+        "options": ["basinTolerance", "averageBasin", "trainTarget", "backtest", "level", "transferCheckWidths", "evaluate", "stackGrid",
+                    "fitOn", "curveFrom"],
     ]
 
     /// Reads a study file; errors name the file and the field.
@@ -210,6 +216,7 @@ public struct StudySpec: Codable, Hashable, Sendable {
             try check(Limits.check(n, in: 1 ... Limits.itemsPerTask, "options.evaluate"))
             try check(data != "synthetic", "field 'options.evaluate' needs token data with a held-out split, not 'synthetic'")
         }
+        if let f = options?.curveFrom { try check(f >= 0 && f < 1, "field 'options.curveFrom' must be in [0, 1), got \(f)") }
         if let l = options?.level { try check(l > 0 && l < 1, "field 'options.level' must be in (0, 1), got \(l)") }
         try check(data == "synthetic" || FileManager.default.fileExists(atPath: data + "/index.json"),
                   "field 'data': \(data) has no index.json: build it with `nanolm data build --track nano --tokenizer bytes --out \(data)`")
@@ -220,6 +227,8 @@ public struct StudySpec: Codable, Hashable, Sendable {
     var trainsTarget: Bool { options?.trainTarget ?? true }
     var backtestCount: Int { options?.backtest ?? 1 }
     var level: Double { options?.level ?? 0.95 }
+    var fitOn: FitSource { options?.fitOn ?? .finalLoss }
+    var curveFrom: Double { options?.curveFrom ?? 0.1 }
 
     /// Every grid point (l, σ, τ), in file order.
     var gridPoints: [MuHyperParameters] {

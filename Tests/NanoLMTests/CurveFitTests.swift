@@ -1,0 +1,89 @@
+import XCTest
+import ScalingLaws
+@testable import NanoLM
+
+/// Learning curves in a study's fit (issue 16, item 4): the points read from metrics.jsonl, and a study
+/// whose runs' curves follow a known law L(N, D) predicts the target from it (`options.fitOn: learningCurves`).
+final class CurveFitTests: XCTestCase {
+    var root: URL!
+
+    override func setUpWithError() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-curves-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
+
+    /// Windows of 2 steps ending at the last step, from 20% of 10 steps on (step 2): [9, 10], [7, 8], [5, 6],
+    /// [3, 4]; D is the window's mean tokens. Validation and diverged lines are not training points.
+    func testPointsAreWindowMeansFromMetrics() throws {
+        let url = root.appendingPathComponent("metrics.jsonl")
+        var lines = (1...10).map { "{\"step\": \($0), \"loss\": \(3 - 0.1 * Double($0)), \"tokens\": \(100 * $0), \"lr\": 0.01}" }
+        lines.insert("{\"step\": 10, \"val_loss\": 9.5}", at: 10)
+        lines.append("{\"step\": 11, \"loss\": 7, \"diverged\": true}")
+        try lines.joined(separator: "\n").write(to: url, atomically: true, encoding: .utf8)
+        let points = try learningCurve(metrics: url, run: 4, parameters: 1000, steps: 10, window: 2, from: 0.2)
+        XCTAssertEqual(points.map(\.tokens), [350, 550, 750, 950])
+        for (p, loss) in zip(points, [2.65, 2.45, 2.25, 2.05]) { XCTAssertEqual(p.loss, loss, accuracy: 1e-12) }
+        XCTAssertTrue(points.allSatisfy { $0.run == 4 && $0.parameters == 1000 })
+        XCTAssertThrowsError(try learningCurve(metrics: root.appendingPathComponent("none.jsonl"), run: 0, parameters: 1, steps: 10,
+                                               window: 2, from: 0.1)) { XCTAssertTrue("\($0.localizedDescription)".contains("none.jsonl")) }
+    }
+
+    /// Writes each run's metrics.jsonl from L(N, D) = 2 + 30/N^0.4 + 8/D^0.3 (N its counted parameters, D its
+    /// tokens seen) and its summary.json with the final loss, as a trained run would.
+    final class LawExecutor: RunExecutor {
+        static func law(_ n: Double, _ d: Double) -> Double { 2 + 30 * pow(n, -0.4) + 8 * pow(d, -0.3) }
+        func train(_ jobs: [TrainingJob], batch: String, events: any RunEvents) throws {
+            for (i, job) in jobs.enumerated() {
+                try events.started(i, note: "law")
+                let n = Double(try job.config.model.parameterCounts().scaling)
+                let perStep = Double(job.config.tokensPerStep)
+                let lines = (1...job.config.steps).map { s in
+                    "{\"step\": \(s), \"loss\": \(Self.law(n, perStep * Double(s))), \"tokens\": \(perStep * Double(s))}"
+                }
+                try FileManager.default.createDirectory(at: job.directory.url, withIntermediateDirectories: true)
+                try lines.joined(separator: "\n").write(to: job.directory.metricsURL, atomically: true, encoding: .utf8)
+                let final = Self.law(n, perStep * Double(job.config.steps))
+                let summary = RunSummary(status: .completed, steps: job.config.steps, divergedAtStep: nil,
+                                         recorded: [RecordedLoss(step: job.config.steps, trainLoss: final, validationLoss: final)],
+                                         finalLoss: final, parameterCount: 0, tokens: 0, tokensPerSecond: 0, elapsed: 0, peakResidentBytes: 0)
+                try job.directory.writeSummary(summary)
+                try events.ended(i, .finished(summary))
+            }
+        }
+    }
+
+    func testStudyPredictsTheTargetFromCurvesOfAKnownLaw() throws {
+        let url = root.appendingPathComponent("study.yaml")
+        try """
+        name: curves
+        data: synthetic
+        vocabularySize: 128
+        baseWidth: 32
+        designs:
+          - {name: gpt, architecture: gpt, layers: 1, headDim: 16}
+        grid: {learningRates: [0.01]}
+        proxyWidths: [32, 48, 64, 80, 96]
+        targetWidth: 160
+        budget: {steps: 20, batchSize: 4, sequenceLength: 16, warmupSteps: 2, lossWindow: 1}
+        options: {fitOn: learningCurves, curveFrom: 0.1}
+        """.write(to: url, atomically: true, encoding: .utf8)
+        var lines: [String] = []
+        let runner = try StudyRunner(spec: try StudySpec.load(url), file: url.path, directory: root.appendingPathComponent("s"), log: { lines.append($0) })
+        let result = try runner.run(executor: LawExecutor())
+        let outcome = try XCTUnwrap(result.outcomes.first)
+        XCTAssertEqual(outcome.fitOn, .learningCurves)
+        let p = try XCTUnwrap(outcome.prediction)
+        let truth = LawExecutor.law(Double(p.targetParameters), 20 * 64)
+        XCTAssertEqual(p.loss, truth, accuracy: 1e-6 * truth)
+        XCTAssertEqual(try XCTUnwrap(p.actual), truth, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(outcome.backtest.first).relativeError, 0, accuracy: 1e-6)
+        // The final-loss fit is kept beside it: μScaling on the five proxies' final losses, refitted here.
+        let alternative = try XCTUnwrap(outcome.alternative)
+        XCTAssertEqual(alternative.fitOn, .finalLoss)
+        let proxies = result.runs.filter { $0.phase != .target }.sorted { $0.width < $1.width }
+        let fit = try fitMuScaling(parameters: proxies.map { Double($0.parameters) }, losses: proxies.map { $0.loss! })
+        XCTAssertEqual(try XCTUnwrap(alternative.prediction).loss, fit.loss(at: Double(p.targetParameters)), accuracy: 1e-9)
+        XCTAssertTrue(lines.contains { $0.contains("learning curves, the study's prediction") }, lines.joined(separator: "\n"))
+    }
+}
