@@ -34,15 +34,17 @@ fi
 studies=("$@")
 [ ${#studies[@]} -gt 0 ] || studies=(bench/fidelity/*.yaml)
 run_one() {
-    local f=$1 name start
+    local f=$1 name start rc
     name=$(basename "$f" .yaml)
     echo "==> $name started $(date +%H:%M:%S)"
     start=$(date +%s)
     # The result as JSON on stdout; the narration to a log per study.
-    if "$NANOLM" study run "$f" --dir "$out/$name" --json > "$out/$name.json" 2> "$out/$name.log"; then
+    rc=0
+    "$NANOLM" study run "$f" --dir "$out/$name" --json > "$out/$name.json" 2> "$out/$name.log" || rc=$?
+    if [ "$rc" -eq 0 ]; then
         echo "==> $name done in $(( $(date +%s) - start )) s"
     else
-        echo "==> $name FAILED after $(( $(date +%s) - start )) s (exit $?): see $out/$name.log"
+        echo "==> $name FAILED after $(( $(date +%s) - start )) s (exit $rc): see $out/$name.log"
     fi
 }
 export -f run_one
