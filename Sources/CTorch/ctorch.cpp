@@ -69,17 +69,26 @@ int ct_set_grad_enabled(int enabled, int *previous) {
         at::GradMode::set_enabled(enabled != 0);
     });
 }
-int ct_set_autocast_cpu(int enabled, int dtype, int *previous) {
+// Autocast on the CPU or on CUDA (`cuda` nonzero): torch.autocast(device_type, dtype). libtorch 2.4 took
+// the device type as an argument and deprecated the per-device functions 1.13 has.
+int ct_set_autocast(int cuda, int enabled, int dtype, int *previous) {
     return status([&] {
-        if (previous) *previous = at::autocast::is_cpu_enabled();
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+        const at::DeviceType type = cuda ? at::kCUDA : at::kCPU;
+        if (previous) *previous = at::autocast::is_autocast_enabled(type);
+        if (enabled) at::autocast::set_autocast_dtype(type, static_cast<at::ScalarType>(dtype));
+        at::autocast::set_autocast_enabled(type, enabled != 0);
+#else
+        if (previous) *previous = cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
         if (enabled) {
-            at::autocast::set_autocast_cpu_dtype(static_cast<at::ScalarType>(dtype));
-            at::autocast::set_cpu_enabled(true);
-            at::autocast::increment_nesting();
-        } else {
-            at::autocast::set_cpu_enabled(false);
-            if (at::autocast::decrement_nesting() <= 0) at::autocast::clear_cache();
+            if (cuda) at::autocast::set_autocast_gpu_dtype(static_cast<at::ScalarType>(dtype));
+            else at::autocast::set_autocast_cpu_dtype(static_cast<at::ScalarType>(dtype));
         }
+        if (cuda) at::autocast::set_enabled(enabled != 0);
+        else at::autocast::set_cpu_enabled(enabled != 0);
+#endif
+        if (enabled) at::autocast::increment_nesting();
+        else if (at::autocast::decrement_nesting() <= 0) at::autocast::clear_cache();
     });
 }
 const char *ct_version(void) { return TORCH_VERSION; }

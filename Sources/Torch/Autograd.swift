@@ -43,12 +43,18 @@ public func withNoGrad<R>(_ body: () throws -> R) rethrows -> R {
     return try body()
 }
 
-/// Runs `body` under CPU autocast: matmuls and linear layers run in `dtype` (bfloat16), while
-/// parameters stay float32 (PyTorch's `torch.autocast("cpu", dtype=torch.bfloat16)`).
-public func withAutocast<R>(_ dtype: DType = .bfloat16, _ body: () throws -> R) rethrows -> R {
+/// Runs `body` under autocast on `device` (the CPU or CUDA): matmuls and linear layers run in `dtype`
+/// (bfloat16), while parameters stay float32 (PyTorch's `torch.autocast(device_type, dtype=torch.bfloat16)`).
+public func withAutocast<R>(_ dtype: DType = .bfloat16, on device: Device = .cpu, _ body: () throws -> R) throws -> R {
+    let cuda: Int32
+    switch device {
+    case .cpu: cuda = 0
+    case .cuda: cuda = 1
+    case .meta: throw TorchError(op: "autocast", shapes: [], message: "autocast runs on the CPU or CUDA, not on \(device)")
+    }
     var previous: Int32 = 0
-    _ = ct_set_autocast_cpu(1, dtype.rawValue, &previous)
-    defer { _ = ct_set_autocast_cpu(0, dtype.rawValue, nil) }
+    try Tensor.check("autocast(\(device))", [], ct_set_autocast(cuda, 1, dtype.rawValue, &previous))
+    defer { _ = ct_set_autocast(cuda, 0, dtype.rawValue, nil) }
     return try body()
 }
 

@@ -25,7 +25,7 @@ struct ExportCommand: ParsableCommand {
 
     @Argument(help: "A run directory written by `nanolm train`.") var runDir: String?
     @Option(help: "The directory to write.") var out: String
-    @Option(help: "Weights' dtype: float32, bfloat16 or float16.") var dtype = "float32"
+    @Option(help: "Weights' dtype: float32, bfloat16 or float16.") var dtype: ExportDType = .float32
     @Option(help: "Export only if the checkpoint is from this step (a run keeps its latest checkpoint).") var step: Int?
     @Option(help: "The data directory the run trained on, for its tokenizer, when the path in the run's data.txt does not resolve ('synthetic': no tokenizer).")
     var data: String?
@@ -38,18 +38,15 @@ struct ExportCommand: ParsableCommand {
     @Flag(help: "Load the export with transformers and compare logits and token ids with nanolm's.") var verify = false
     @Flag(help: "Print the report as JSON.") var json = false
 
-    static let dtypes: [String: DType] = ["float32": .float32, "bfloat16": .bfloat16, "float16": .float16]
-
     func validate() throws {
         if study == nil && runDir == nil { throw ValidationError("give a run directory, or --study FILE --design D --width W") }
         if study != nil && runDir != nil { throw ValidationError("give a run directory or --study, not both") }
         if study != nil && (design == nil || width == nil) { throw ValidationError("--study needs --design and --width") }
-        if Self.dtypes[dtype.lowercased()] == nil { throw ValidationError("--dtype must be float32, bfloat16 or float16, got '\(dtype)'") }
         if !(1 ... 1_000_000_000).contains(maxShardMB) { throw ValidationError("--max-shard-size must be between 1 and 1000000000 (MB), got \(maxShardMB)") }
     }
 
     func run() throws {
-        let dtype = Self.dtypes[dtype.lowercased()] ?? .float32  // checked in validate()
+        let dtype = self.dtype.dtype
         let runDirectory: URL
         if let study, let design, let width {
             let spec: StudySpec
@@ -118,5 +115,18 @@ struct ExportCommand: ParsableCommand {
             }
         }
         return nil
+    }
+}
+
+/// The element types an export can write.
+enum ExportDType: String, CaseIterable, ExpressibleByArgument {
+    case float32, bfloat16, float16
+
+    var dtype: DType {
+        switch self {
+        case .float32: .float32
+        case .bfloat16: .bfloat16
+        case .float16: .float16
+        }
     }
 }

@@ -102,6 +102,13 @@ final class TensorTests: XCTestCase {
         XCTAssertLessThan(err, 0.1)
     }
 
+    func testAutocastOnCUDADoesNotTouchCPUOpsAndMetaIsAnError() throws {
+        let a = try Tensor.randn([4, 8], generator: Generator(seed: 1))
+        // CUDA autocast (a thread-local flag) leaves CPU tensors' ops in float32, as torch.autocast("cuda") does.
+        XCTAssertEqual(try withAutocast(.bfloat16, on: .cuda(0)) { try a.matmul(a.transpose(0, 1)) }.dtype, .float32)
+        XCTAssertThrowsError(try withAutocast(.bfloat16, on: .meta) { 0 }) { XCTAssertTrue("\($0)".contains("meta"), "\($0)") }
+    }
+
     func testDropoutKeepsTheMean() throws {
         Torch.manualSeed(5)
         let x = try Tensor.ones([20000])

@@ -4,11 +4,10 @@
 # The nanolm binary here (built by scripts/gpu_check/build.sh: release, Swift runtime linked statically,
 # compiled against torch 2.11's headers) loads this machine's libtorch from its torch package. It runs
 #   1. the model goldens (scripts/model_goldens.py's fixtures) on CUDA
-#   2. 200 training steps on CUDA against the same run on the CPU (fp32: nanolm's --autocast is CPU
-#      autocast, so on CUDA it would still be fp32)
+#   2. 200 training steps on CUDA against the same run on the CPU, in fp32 and under bf16 autocast
 #   3. a 3-width coordinate check on CUDA
-#   4. training throughput, widths 512, 1024, 2048: nanolm (fp32) against the same GPT in PyTorch, eager
-#      fp32, eager bf16 and torch.compile bf16
+#   4. training throughput, widths 512, 1024, 2048: nanolm (fp32, bf16 autocast) against the same GPT in
+#      PyTorch, eager fp32, eager bf16 and torch.compile bf16
 # and prints one table (also in results/table.md). Budget: under 8 minutes on one H200.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -39,21 +38,28 @@ done
 step "2. 200 steps on CUDA against the CPU (GPT, 4 layers, width 256, the bundled text)"
 common=(--arch gpt --layers 4 --width 256 --head-dim 64 --seq-len 128 --batch 16 --steps 200 --warmup 20 --lr 0.01
         --data data --seed 1 --data-seed 1 --json)
-for device in cuda cpu; do
-    timeout 240 ./nanolm train "${common[@]}" --device "$device" --out "results/train-fp32-$device" \
-        > "results/train-fp32-$device.json" 2> "results/train-fp32-$device.err" \
-        || echo "  fp32 on $device failed: $(tail -1 "results/train-fp32-$device.err")"
+for prec in fp32 bf16; do
+    cast=(); [ "$prec" = bf16 ] && cast=(--autocast)
+    for device in cuda cpu; do
+        timeout 240 ./nanolm train "${common[@]}" "${cast[@]}" --device "$device" --out "results/train-$prec-$device" \
+            > "results/train-$prec-$device.json" 2> "results/train-$prec-$device.err" \
+            || echo "  $prec on $device failed: $(tail -1 "results/train-$prec-$device.err")"
+    done
 done
 
 step "3. coordinate check on CUDA (GPT, widths 128, 256, 512)"
 timeout 120 ./nanolm coord-check --arch gpt --param mup --widths 128,256,512 --device cuda --out results/coord --json \
     > results/coord.json 2> results/coord.err || echo "  coord-check failed: $(tail -1 results/coord.err)"
 
-step "4. throughput: nanolm (fp32) against PyTorch eager fp32, eager bf16, torch.compile bf16"
+step "4. throughput: nanolm (fp32, bf16 autocast) against PyTorch eager fp32, eager bf16, torch.compile bf16"
 for width in 512 1024 2048; do
-    timeout 120 ./nanolm train --arch gpt --layers 4 --width "$width" --head-dim 64 --vocab 8192 --seq-len 256 --batch 16 \
-        --steps 12 --warmup 1 --data synthetic --device cuda --out "results/speed-$width" --json \
-        > "results/speed-nanolm-$width.json" 2> "results/speed-nanolm-$width.err" || echo "  nanolm width $width failed"
+    for prec in fp32 bf16; do
+        cast=(); [ "$prec" = bf16 ] && cast=(--autocast)
+        timeout 120 ./nanolm train --arch gpt --layers 4 --width "$width" --head-dim 64 --vocab 8192 --seq-len 256 --batch 16 \
+            --steps 12 --warmup 1 --data synthetic --device cuda "${cast[@]}" --out "results/speed-$prec-$width" --json \
+            > "results/speed-nanolm-$prec-$width.json" 2> "results/speed-nanolm-$prec-$width.err" \
+            || echo "  nanolm $prec width $width failed"
+    done
     for mode in eager-fp32 eager compile; do
         extra=(--bf16); [ "$mode" = compile ] && extra+=(--compile); [ "$mode" = eager-fp32 ] && extra=()
         timeout 150 "$PYTHON" train_reference.py --width "$width" --steps 10 --warmup 3 --device cuda "${extra[@]}" \

@@ -42,7 +42,7 @@ int ct_set_num_interop_threads(int n);
 int ct_manual_seed(uint64_t seed);
 int ct_cuda_device_count(void);
 int ct_set_grad_enabled(int enabled, int *previous);
-int ct_set_autocast_cpu(int enabled, int dtype, int *previous);
+int ct_set_autocast(int cuda, int enabled, int dtype, int *previous);
 const char *ct_version(void);
 
 /* Generators (seeded, independent of the global one) */

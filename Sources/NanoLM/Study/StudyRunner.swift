@@ -246,7 +246,8 @@ extension StudyRunner {
     /// (9) Scores the finished proxies and targets of every causal design on the data's built-in tasks;
     /// each score is cached in its run's eval.json, so a rerun scores nothing again.
     func evaluate(_ outcomes: inout [StudyResult.DesignOutcome], itemsPerTask: Int) throws {
-        let scorer = try RunScorer(data: URL(fileURLWithPath: spec.data), itemsPerTask: itemsPerTask, seed: spec.dataSeed ?? 0)
+        var scorer = try RunScorer(data: URL(fileURLWithPath: spec.data), itemsPerTask: itemsPerTask, seed: spec.dataSeed ?? 0)
+        scorer.device = try (spec.device ?? .auto).resolve(slot: 0)   // where the study trained
         reporter.report(.downstreamPhase(tasks: scorer.tasks.count, itemsPerTask: itemsPerTask, chanceError: scorer.chanceError))
         let runs = try store.runs(study: spec.name)
         for i in outcomes.indices {

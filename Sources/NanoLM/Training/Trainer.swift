@@ -43,8 +43,8 @@ public final class Trainer {
     public func run(progress: (TrainingProgress) -> Void = { _ in }) throws -> RunSummary {
         if let threads = config.threads { Torch.threadCount = threads }
         device = try (config.device ?? .auto).resolve(slot: dataParallel?.rank ?? 0)
-        if config.autocast, device != .cpu {
-            throw ModelError.invalidConfiguration("autocast is bfloat16 CPU autocast; on \(device) train without it (--autocast off), or on the CPU")
+        if config.autocast, device == .meta {
+            throw ModelError.invalidConfiguration("autocast runs on the CPU or CUDA, not on \(device); train without --autocast")
         }
         try model.move(to: device)
         dataParallel?.device = device
@@ -141,7 +141,7 @@ public final class Trainer {
 
     /// The model's loss on a batch, under autocast when configured.
     func forward(_ batch: Batch, training: Bool) throws -> Tensor {
-        config.autocast ? try withAutocast(.bfloat16) { try model.loss(batch, training: training) }
+        config.autocast ? try withAutocast(.bfloat16, on: device) { try model.loss(batch, training: training) }
                         : try model.loss(batch, training: training)
     }
 
