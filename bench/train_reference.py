@@ -36,10 +36,10 @@ class Block(nn.Module):
 
 
 class GPT(nn.Module):
-    def __init__(self, layers, w, vocab, seq):
+    def __init__(self, layers, w, vocab, seq, head_dim=64):
         super().__init__()
         self.wte, self.wpe = nn.Embedding(vocab, w), nn.Embedding(seq, w)
-        self.h = nn.ModuleList(Block(w, w // 64) for _ in range(layers))
+        self.h = nn.ModuleList(Block(w, w // head_dim) for _ in range(layers))
         self.ln_f, self.lm_head = nn.LayerNorm(w), nn.Linear(w, vocab, bias=False)
         self.register_buffer("mask", torch.ones(seq, seq, dtype=torch.bool).triu(1))
 
@@ -69,16 +69,18 @@ def main():
     p.add_argument("--vocab", type=int, default=8192)
     p.add_argument("--seq", type=int, default=256)
     p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--head-dim", type=int, default=64, help="heads = width / head-dim (the study's: 16)")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--bf16", action="store_true")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (PyTorch 2.x)")
+    p.add_argument("--no-peak", action="store_true", help="skip the GEMM peak measurement (gemm_peak_flops: null)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = GPT(a.layers, a.width, a.vocab, a.seq).to(a.device)
+    model = GPT(a.layers, a.width, a.vocab, a.seq, a.head_dim).to(a.device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
     step_model = torch.compile(model) if a.compile else model
     tokens = torch.randint(0, a.vocab, (a.steps + a.warmup, a.batch, a.seq + 1), device=a.device)
@@ -97,7 +99,7 @@ def main():
             elapsed += time.perf_counter() - t
     params = sum(p.numel() for p in model.parameters())
     print(json.dumps({"tokens_per_s": a.steps * a.batch * a.seq / elapsed, "parameters": params,
-                      "gemm_peak_flops": gemm_peak(device=a.device, dtype=torch.bfloat16 if a.bf16 and a.device != "cpu" else torch.float32),
+                      "gemm_peak_flops": None if a.no_peak else gemm_peak(device=a.device, dtype=torch.bfloat16 if a.bf16 and a.device != "cpu" else torch.float32),
                       "threads": a.threads, "bf16": a.bf16, "device": a.device, "compile": a.compile}))
 
 

@@ -12,9 +12,13 @@
 #include <c10/util/Exception.h>
 #include <torch/version.h>
 
+#include <climits>
 #include <cstring>
 #include <string>
 #include <vector>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 struct ct_generator_s { at::Generator g; };
 
@@ -92,6 +96,15 @@ int ct_set_autocast(int cuda, int enabled, int dtype, int *previous) {
     });
 }
 const char *ct_version(void) { return TORCH_VERSION; }
+int ct_retain_freed_memory(void) {
+#ifdef __GLIBC__
+    // Large blocks from the heap rather than their own mmap (munmap'ed on free), and the heap's top
+    // kept rather than trimmed: both would hand the pages back and fault them in zeroed next step.
+    return mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, INT_MAX) == 1 ? 1 : 0;
+#else
+    return 0;
+#endif
+}
 
 // Generators
 ct_generator ct_generator_new(uint64_t seed) {

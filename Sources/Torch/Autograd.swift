@@ -72,6 +72,14 @@ public enum Torch {
         set { _ = ct_set_num_threads(Int32(newValue)) }
     }
 
+    /// Keeps freed tensor memory in the process for reuse instead of returning it to the kernel: a
+    /// training step frees and re-allocates the same activations every step, and by default glibc
+    /// unmaps large blocks and trims the heap, so every step faults its pages back in zero-filled
+    /// (docs/BENCHMARKS.md, "Per-step overhead"). Process-wide, for the rest of the process; the
+    /// numbers computed do not change. False where the C library has no such setting.
+    @discardableResult
+    public static func retainFreedMemory() -> Bool { ct_retain_freed_memory() == 1 }
+
     /// Seeds libtorch's global generator (used by dropout and by ops given no ``Generator``).
     public static func manualSeed(_ seed: UInt64) { _ = ct_manual_seed(seed) }
 

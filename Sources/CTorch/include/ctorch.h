@@ -44,6 +44,12 @@ int ct_cuda_device_count(void);
 int ct_set_grad_enabled(int enabled, int *previous);
 int ct_set_autocast(int cuda, int enabled, int dtype, int *previous);
 const char *ct_version(void);
+/* Keeps memory that tensors free in the process's heap for the next allocation of the same size,
+ * instead of returning it to the kernel (glibc's malloc: no mmap for large blocks, no trimming of the
+ * heap's top). A training step frees and re-allocates the same activations every step; returned pages
+ * come back zero-filled through page faults. Returns 1 where applied, 0 where the C library has no such
+ * setting (a no-op). Process-wide; results are unchanged (only where memory comes from). */
+int ct_retain_freed_memory(void);
 
 /* Generators (seeded, independent of the global one) */
 ct_generator ct_generator_new(uint64_t seed);

@@ -42,6 +42,7 @@ public final class Trainer {
     @discardableResult
     public func run(progress: (TrainingProgress) -> Void = { _ in }) throws -> RunSummary {
         if let threads = config.threads { Torch.threadCount = threads }
+        Torch.retainFreedMemory()  // no page faults for the activations every step re-allocates
         device = try (config.device ?? .auto).resolve(slot: dataParallel?.rank ?? 0)
         if config.autocast, device == .meta {
             throw ModelError.invalidConfiguration("autocast runs on the CPU or CUDA, not on \(device); train without --autocast")
