@@ -5,8 +5,9 @@ import Torch
 /// (``StackedTrainer``) — the grid's points at the base width, and any other runs that differ only in
 /// l, σ, τ and seeds (basin points of one proxy width, seeds).
 public enum StackChoice: String, Codable, Sendable, CaseIterable {
-    /// Stack where it is faster: on a GPU (a small run leaves most of it idle), with the in-process or
-    /// child-process executor; one by one on the CPU, where stacking measured no faster (docs/BENCHMARKS.md).
+    /// Stack on a GPU (a small run leaves most of it idle), with the in-process or child-process executor;
+    /// one by one on the CPU, where stacking was not reliably faster (docs/BENCHMARKS.md) and one by one
+    /// keeps a study's numbers bitwise what they were.
     case auto
     /// Stack every group of two or more same-shape GPT or Llama runs, in the study's own process.
     case on
@@ -46,7 +47,7 @@ extension StudyRunner {
         guard choice == .auto else { return nil }
         if executor is SlurmExecutor { return "options.stackGrid auto leaves Slurm's runs to Slurm (set it to on to stack them in this process)" }
         let device = try? (group[0].config.device ?? .auto).resolve(slot: 0)
-        if device == .cpu { return "options.stackGrid auto: on the CPU stacking is not faster (docs/BENCHMARKS.md; set it to on to stack anyway)" }
+        if device == .cpu { return "options.stackGrid auto trains one by one on the CPU (set it to on to stack; docs/BENCHMARKS.md)" }
         return nil
     }
 
