@@ -72,6 +72,9 @@ enum ExecutorOption: String, CaseIterable, ExpressibleByArgument {
     case slurm
 }
 
+/// `--jobs`: N or auto.
+extension JobCount: ExpressibleByArgument {}
+
 extension Architecture: ExpressibleByArgument {}
 extension Schedule.Decay: ExpressibleByArgument {}
 extension AdamW.Rule: ExpressibleByArgument {}

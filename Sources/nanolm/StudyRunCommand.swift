@@ -6,7 +6,9 @@ import NanoLM
 struct StudyRunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run (or resume) a study and write its report.")
     @OptionGroup var location: StudyLocation
-    @Option(help: "Runs trained at once, each in its own process with cores split between them (local executor).") var jobs = 1
+    @Option(help: ArgumentHelp("Runs trained at once (local executor): N, or auto (as many as the cores hold).",
+                               discussion: "Each run trains on the same threads whatever --jobs is (one for a small model, every core for a large one), so its numbers are bit for bit those of --jobs 1 (docs/DESIGN.md, Parallelism)."))
+    var jobs: JobCount = .fixed(1)
     @Option(help: "Where runs train: local (this machine) or slurm (one job array per phase, via sbatch).") var executor: ExecutorOption = .local
     @Flag(name: .customLong("dry-run"), help: "With --executor slurm: print the sbatch script of the first pending phase, submit nothing.") var dryRun = false
     @Option(name: .customLong("sbatch"), help: "An extra #SBATCH line for Slurm, e.g. --sbatch=--partition=cpu (repeatable).") var sbatchOptions: [String] = []
@@ -14,7 +16,6 @@ struct StudyRunCommand: ParsableCommand {
     @Option(help: deviceHelp) var device: DeviceChoice?
 
     func validate() throws {
-        if jobs < 1 { throw ValidationError("--jobs must be 1 or more, got \(jobs)") }
         if dryRun && executor != .slurm { throw ValidationError("--dry-run prints a Slurm script: add --executor slurm") }
     }
 
@@ -26,7 +27,12 @@ struct StudyRunCommand: ParsableCommand {
         let reporter: any StudyReporter = json ? JSONLinesStudyReporter(write: log) : TerminalStudyReporter(log: narrate, progress: ProgressLine())
         let runExecutor: any RunExecutor
         switch executor {
-        case .local: runExecutor = jobs > 1 ? ChildProcessExecutor(jobs: jobs, executable: selfExecutable()) : InProcessExecutor()
+        case .local:
+            switch jobs {
+            case .fixed(1): runExecutor = InProcessExecutor()
+            case .fixed(let n): runExecutor = ChildProcessExecutor(jobs: n, executable: selfExecutable())
+            case .auto: runExecutor = ChildProcessExecutor(jobs: nil, executable: selfExecutable())
+            }
         case .slurm: runExecutor = SlurmExecutor(executable: selfExecutable(), dryRun: dryRun, options: sbatchOptions, study: spec.name,
                                                  directory: directory, log: narrate)
         }

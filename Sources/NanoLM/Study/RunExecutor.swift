@@ -1,4 +1,5 @@
 import Foundation
+import Torch
 
 /// How a study (or the over-training study) trains its runs: in this process, in child processes, on Slurm.
 /// An executor only trains and reports; the study records what it reports (SQLite is written by the study
@@ -18,18 +19,22 @@ public protocol RunEvents: AnyObject {
     func ended(_ index: Int, _ outcome: RunOutcome) throws
 }
 
-/// One run after another in this process.
+/// One run after another in this process, each on the threads ``RunThreads`` gives it.
 public struct InProcessExecutor: RunExecutor {
-    public init() {}
+    public var threads: RunThreads
+
+    public init(threads: RunThreads = RunThreads()) { self.threads = threads }
 
     public func train(_ jobs: [TrainingJob], batch: String, events: any RunEvents) throws {
         for (i, job) in jobs.enumerated() {
             try events.started(i, note: nil)
             let summary: RunSummary
             do {
-                let data = try openTrainingData(job.data, config: job.config)
-                let model = try makeModel(job.config.model, seed: job.config.seed)
-                let trainer = try Trainer(config: job.config, model: model, data: data, directory: job.directory.url)
+                var config = job.config
+                config.threads = threads.threads(for: config)
+                let data = try openTrainingData(job.data, config: config)
+                let model = try makeModel(config.model, seed: config.seed)
+                let trainer = try Trainer(config: config, model: model, data: data, directory: job.directory.url)
                 summary = try trainer.run { events.progress(i, $0) }
             } catch {
                 try events.ended(i, .failed("\(error)"))
@@ -44,36 +49,45 @@ public struct InProcessExecutor: RunExecutor {
     }
 }
 
-/// Up to `jobs` `nanolm train` processes at once, threads split between them; each writes its standard
-/// error to its run's train.log. Progress is read from the runs' metrics.jsonl.
+/// Up to `jobs` `nanolm train` processes at once (nil: as many as the cores hold), each on the threads
+/// ``RunThreads`` gives it, never more threads in all than cores (a run that needs every core trains alone);
+/// each writes its standard error to its run's train.log. Progress is read from the runs' metrics.jsonl.
 public struct ChildProcessExecutor: RunExecutor {
-    public var jobs: Int
+    public var jobs: Int?
+    public var threads: RunThreads
     public var executable: String
 
-    public init(jobs: Int, executable: String) {
-        self.jobs = max(1, jobs)
+    public init(jobs: Int?, threads: RunThreads = RunThreads(), executable: String) {
+        self.jobs = jobs.map { max(1, $0) }
+        self.threads = threads
         self.executable = executable
     }
 
     /// The child's command line; `slot` (0 ..< jobs, free while it runs) picks its GPU for `cuda` and `auto`,
     /// so N jobs on N GPUs train one per GPU.
-    static func arguments(_ job: TrainingJob, threads: String, slot: Int) throws -> [String] {
-        ["train", "--config", job.directory.configURL.path, "--data", job.data, "--out", job.directory.path, "--threads", threads,
+    static func arguments(_ job: TrainingJob, threads: Int, slot: Int) throws -> [String] {
+        ["train", "--config", job.directory.configURL.path, "--data", job.data, "--out", job.directory.path, "--threads", "\(threads)",
          "--device", "\(try (job.config.device ?? .auto).resolve(slot: slot))", "--json"]
     }
 
     public func train(_ list: [TrainingJob], batch: String, events: any RunEvents) throws {
-        let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / jobs)
-        var queue = Array(list.indices)[...]
+        let gpus = try list.first.map { try ($0.config.device ?? .auto).resolve() }.map { $0 == .cpu ? 0 : Device.cudaDeviceCount } ?? 0
+        // On GPUs a run's device is its slot's, so `auto` is one run per GPU; on the CPU the cores are the limit.
+        let limit = jobs ?? (gpus > 0 ? gpus : threads.cores)
+        let needs = list.map { gpus > 0 ? max(1, threads.cores / limit) : threads.threads(for: $0.config) }
+        var queue = Array(list.indices)
         var running: [(index: Int, process: Process, slot: Int)] = []
         var watched: [Int: Int] = [:]   // index → last step reported
         while !queue.isEmpty || !running.isEmpty {
-            while running.count < jobs, !StopRequest.isRequested, let i = queue.popFirst() {
+            while running.count < limit, !StopRequest.isRequested,
+                  let q = RunThreads.next(queue.map { needs[$0] }, free: threads.cores - running.map { needs[$0.index] }.reduce(0, +),
+                                          idle: running.isEmpty) {
+                let i = queue.remove(at: q)
                 let job = list[i]
-                let slot = (0 ..< jobs).first { s in !running.contains { $0.slot == s } } ?? 0
+                let slot = (0 ..< limit).first { s in !running.contains { $0.slot == s } } ?? 0
                 let p = Process()
                 p.executableURL = URL(fileURLWithPath: executable)
-                p.arguments = try Self.arguments(job, threads: "\(threads)", slot: slot)
+                p.arguments = try Self.arguments(job, threads: needs[i], slot: slot)
                 p.environment = ProcessInfo.processInfo.environment.merging([StopRequest.parentVariable: "\(getpid())"]) { $1 }
                 p.standardOutput = FileHandle.nullDevice
                 _ = FileManager.default.createFile(atPath: job.directory.logURL.path, contents: nil)
