@@ -26,6 +26,8 @@ public struct InProcessExecutor: RunExecutor {
     public init(threads: RunThreads = RunThreads()) { self.threads = threads }
 
     public func train(_ jobs: [TrainingJob], batch: String, events: any RunEvents) throws {
+        let processThreads = Torch.threadCount   // what this process trains anything else on (a stacked grid) stays as it was
+        defer { Torch.threadCount = processThreads }
         for (i, job) in jobs.enumerated() {
             try events.started(i, note: nil)
             let summary: RunSummary
