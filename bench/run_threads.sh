@@ -7,12 +7,7 @@
 #   bench/run_threads.sh [widths]     (default 32 64 128 256 512; STEPS=30, REPEATS=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/deps.sh
-ensure_system
-if [ -z "${NANOLM:-}" ]; then   # NANOLM=path: an existing build instead
-  swift build -c release 2>&1 | grep -E "error|complete" | tail -1 || true
-  NANOLM="$(swift build -c release --show-bin-path)/nanolm"
-fi
+source bench/release_nanolm.sh   # NANOLM=path: an existing build instead
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}   # as scripts/main.sh runs the study
 widths=${1:-"32 64 128 256 512"}; steps=${STEPS:-30}; repeats=${REPEATS:-1}; cores=$(nproc)
 out=$(mktemp -d); trap 'rm -rf "$out"' EXIT

@@ -9,12 +9,7 @@
 # here is wall time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/deps.sh
-ensure_system
-if [ -z "${NANOLM:-}" ]; then   # NANOLM=path: an existing build instead
-  swift build -c release 2>&1 | grep -E "error|complete" | tail -1 || true
-  NANOLM="$(swift build -c release --show-bin-path)/nanolm"
-fi
+source bench/release_nanolm.sh   # NANOLM=path: an existing build instead
 SERIAL=${BASELINE:-$NANOLM}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}   # as scripts/main.sh runs the study
 study=${1:-bench/study_small.yaml}
