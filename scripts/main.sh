@@ -21,5 +21,5 @@ if [ ! -f data/nano/index.json ]; then
 fi
 echo "==> nanolm study run $study"
 start=$(date +%s)
-"$NANOLM" study run "$study"
+"$NANOLM" study run "$study" --jobs auto   # runs side by side; each run's bits as with --jobs 1
 echo "==> done in $(( $(date +%s) - start )) s; 'nanolm study status $study' lists the runs"
