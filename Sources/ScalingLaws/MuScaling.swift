@@ -24,12 +24,16 @@ public struct MuScalingFit: LeastSquaresLaw, Codable, Sendable, Equatable {
     /// The sizes and losses fitted (kept for reports and bootstrap).
     public var parameters: [Double]
     public var losses: [Double]
+    /// The losses' standard deviations the fit weighted by (curve_fit's `sigma`), and how they scale the
+    /// covariance; nil for an unweighted fit. Kept so that the bootstrap of a saved fit weights as the fit did.
+    public var sigma: [Double]?
+    public var sigmaScale: SigmaScale?
 
     public init(a: Double, b: Double, c: Double, cAtBound: Bool = false, standardDeviations: [Double], covariance: [[Double]],
-                n: Int, rmse: Double, parameters: [Double], losses: [Double]) {
+                n: Int, rmse: Double, parameters: [Double], losses: [Double], sigma: [Double]? = nil, sigmaScale: SigmaScale? = nil) {
         (self.a, self.b, self.c, self.cAtBound) = (a, b, c, cAtBound)
         (self.standardDeviations, self.covariance, self.n, self.rmse) = (standardDeviations, covariance, n, rmse)
-        (self.parameters, self.losses) = (parameters, losses)
+        (self.parameters, self.losses, self.sigma, self.sigmaScale) = (parameters, losses, sigma, sigma == nil ? nil : sigmaScale)
     }
 
     /// The law at `parameters` (raw count).
@@ -69,8 +73,20 @@ public struct MuScalingFit: LeastSquaresLaw, Codable, Sendable, Equatable {
     }
 }
 
+/// How a weighted fit's `sigma` sets the covariance of its coefficients.
+public enum SigmaScale: String, Codable, Sendable, Equatable {
+    /// curve_fit's `absolute_sigma=False`: sigma are relative weights and the residuals set the scale,
+    /// inv(JᵀWJ)·χ²/(n − p), χ² the weighted sum of squares.
+    case relative
+    /// inv(JᵀWJ)·max(1, χ²/(n − p)): never narrower than the sigma say (curve_fit's `absolute_sigma=True`),
+    /// and as wide as `.relative` when the points scatter about the law more than the sigma explain (the
+    /// Particle Data Group's scale factor). For sigma that are measured noise, such as the standard errors
+    /// of means over seeds (docs/DESIGN.md, "Seeds").
+    case atLeastAbsolute
+}
+
 extension MuScalingFit {
-    enum CodingKeys: String, CodingKey { case a, b, c, cAtBound, standardDeviations, covariance, n, rmse, parameters, losses }
+    enum CodingKeys: String, CodingKey { case a, b, c, cAtBound, standardDeviations, covariance, n, rmse, parameters, losses, sigma, sigmaScale }
 
     /// Decodes a saved fit (`nanolm fit --save`, a study's result.json) and checks its shapes, so that a damaged
     /// or hand-edited file is an error naming the field, never an index out of range later (issue 20).
@@ -102,6 +118,10 @@ extension MuScalingFit {
         try check(parameters.count == n && parameters.allSatisfy { $0.isFinite && $0 > 0 }, .parameters,
                   "expected n = \(n) finite positive sizes, got \(parameters.count)")
         try check(losses.count == n && losses.allSatisfy { $0.isFinite && $0 > 0 }, .losses, "expected n = \(n) finite positive losses, got \(losses.count)")
+        sigma = try k.decodeIfPresent([Double].self, forKey: .sigma)
+        try check(sigma.map { $0.count == n && $0.allSatisfy { $0.isFinite && $0 > 0 } } ?? true, .sigma,
+                  "expected n = \(n) finite positive standard deviations, got \(sigma?.count ?? 0)")
+        sigmaScale = sigma == nil ? nil : try k.decodeIfPresent(SigmaScale.self, forKey: .sigmaScale) ?? .relative
     }
 }
 
@@ -118,14 +138,17 @@ extension MuScalingFit {
 ///   - parameters: parameter counts C (raw, embeddings included), finite and positive.
 ///   - losses: the proxies' losses, finite and positive.
 ///   - sigma: optional per-point standard deviations (curve_fit's `sigma`): residuals are divided by them.
-public func fitMuScaling(parameters: [Double], losses: [Double], sigma: [Double]? = nil) throws -> MuScalingFit {
-    try fitMuScaling(parameters: parameters, losses: losses, sigma: sigma, near: nil)
+///   - sigmaScale: how sigma scale the covariance (default curve_fit's `absolute_sigma=False`).
+public func fitMuScaling(parameters: [Double], losses: [Double], sigma: [Double]? = nil,
+                         sigmaScale: SigmaScale = .relative) throws -> MuScalingFit {
+    try fitMuScaling(parameters: parameters, losses: losses, sigma: sigma, sigmaScale: sigmaScale, near: nil)
 }
 
 /// The fit, from every data start, or (`near`, for bootstrap refits) from `near`'s optimum and the c = 0
 /// line only: a resample's optimum lies next to the full data's, and 4 runs instead of ~20 keep 1,000
 /// refits quick.
-func fitMuScaling(parameters: [Double], losses: [Double], sigma: [Double]?, near: MuScalingFit?) throws -> MuScalingFit {
+func fitMuScaling(parameters: [Double], losses: [Double], sigma: [Double]?, sigmaScale: SigmaScale = .relative,
+                  near: MuScalingFit?) throws -> MuScalingFit {
     let law = "μScaling L = a·C^b + c"
     guard parameters.count == losses.count else {
         throw ScalingLawError.degenerate(law: law, reason: "\(parameters.count) sizes but \(losses.count) losses")
@@ -175,8 +198,15 @@ func fitMuScaling(parameters: [Double], losses: [Double], sigma: [Double]?, near
         let usable = r.sumOfSquares.isFinite && r.parameters[1] <= -1e-3 && r.parameters[0] > 0 && r.covariance != nil
         if usable && r.sumOfSquares < (best?.sumOfSquares ?? .infinity) * (1 - 1e-12) { best = r }
     }
-    guard let fit = best, let scaledCovariance = fit.covariance else {
+    guard let fit = best, var scaledCovariance = fit.covariance else {
         throw ScalingLawError.degenerate(law: law, reason: "no start reached a decreasing power law (b ≤ −0.001, c ≥ 0) with a finite covariance")
+    }
+    if sigma != nil && sigmaScale == .atLeastAbsolute {  // inv(JᵀWJ)·max(χ², n − p)/(n − p)
+        let dof = Double(losses.count - fit.freeCount)
+        guard let floored = freeCovariance(problem.jacobian(fit.parameters), sse: max(fit.sumOfSquares, dof), free: fit.atBound.map { !$0 }) else {
+            throw ScalingLawError.degenerate(law: law, reason: "the covariance with absolute sigma is singular")
+        }
+        scaledCovariance = floored
     }
     let (alpha, b, c) = (fit.parameters[0], fit.parameters[1], fit.parameters[2])
     // Steeper than C^−5 no loss curve is: such a law fits the smallest point alone.
@@ -194,7 +224,8 @@ func fitMuScaling(parameters: [Double], losses: [Double], sigma: [Double]?, near
         throw ScalingLawError.degenerate(law: law, reason: "b = \(b) with a non-finite a or covariance")
     }
     return MuScalingFit(a: a, b: b, c: c, cAtBound: fit.atBound[2], standardDeviations: (0..<3).map { max(covariance[$0][$0], 0).squareRoot() },
-                        covariance: covariance, n: losses.count, rmse: rmse, parameters: parameters, losses: losses)
+                        covariance: covariance, n: losses.count, rmse: rmse, parameters: parameters, losses: losses,
+                        sigma: sigma, sigmaScale: sigmaScale)
 }
 
 /// The least-squares slope of y against ln x.
@@ -250,11 +281,14 @@ public func backtestMuScaling(parameters: [Double], losses: [Double], sigma: [Do
 /// replacement, rescaled by √(n/(n − p)) for the degrees of freedom the fit used: proxies are a design, not a
 /// sample of sizes, and every resample has all its sizes, so it refits even with 4 points. `.pairs` resamples
 /// (size, loss) points; with 4 points only 24 of 256 draws have 4 distinct sizes, so it is mostly unavailable.
-public func bootstrapMuScaling(parameters: [Double], losses: [Double], sigma: [Double]? = nil, at targets: [Double],
-                               resamples: Int = 1000, level: Double = 0.95, seed: UInt64 = 0,
+///
+/// With `sigmaScale` `.atLeastAbsolute` the standardized residuals are scaled up, when they scatter less than
+/// the sigma say, to a mean square of 1 — the bootstrap's counterpart of the covariance's floor.
+public func bootstrapMuScaling(parameters: [Double], losses: [Double], sigma: [Double]? = nil, sigmaScale: SigmaScale = .relative,
+                               at targets: [Double], resamples: Int = 1000, level: Double = 0.95, seed: UInt64 = 0,
                                method: BootstrapMethod = .residuals) -> BootstrapSummary {
     let quantities = { (fit: MuScalingFit) in fit.coefficients + targets.map { fit.loss(at: $0) } }
-    guard let full = try? fitMuScaling(parameters: parameters, losses: losses, sigma: sigma) else {
+    guard let full = try? fitMuScaling(parameters: parameters, losses: losses, sigma: sigma, sigmaScale: sigmaScale) else {
         return .unavailable(resamples: resamples, reason: "the fit on all points failed")
     }
     switch method {
@@ -267,8 +301,12 @@ public func bootstrapMuScaling(parameters: [Double], losses: [Double], sigma: [D
     case .residuals:
         let w = sigma ?? [Double](repeating: 1, count: losses.count)
         let fitted = parameters.map(full.loss(at:))
-        let inflation = (Double(losses.count) / Double(max(losses.count - full.freeCoefficientCount, 1))).squareRoot()
-        let residuals = losses.indices.map { (losses[$0] - fitted[$0]) / w[$0] * inflation }
+        let dof = Double(max(losses.count - full.freeCoefficientCount, 1))
+        let standardized = losses.indices.map { (losses[$0] - fitted[$0]) / w[$0] }
+        let reducedChiSquare = standardized.map { $0 * $0 }.reduce(0, +) / dof
+        let floor = sigma != nil && sigmaScale == .atLeastAbsolute && reducedChiSquare < 1 ? 1 / max(reducedChiSquare, 1e-300).squareRoot() : 1
+        let inflation = (Double(losses.count) / dof).squareRoot() * floor
+        let residuals = standardized.map { $0 * inflation }
         return bootstrap(count: losses.count, resamples: resamples, level: level, seed: seed, minimumDistinct: 1,
                          fit: { idx in
                              let y = losses.indices.map { fitted[$0] + w[$0] * residuals[idx[$0]] }
@@ -298,12 +336,15 @@ extension MuScalingFit {
     /// How `interval(at:)` is made, in words.
     public var intervalMethod: String {
         "delta method, t on \(n - freeCoefficientCount) degrees of freedom" + (cAtBound ? ", c fixed at its bound 0 (covariance of a and b)" : "")
+            + (sigma == nil ? "" : sigmaScale == .atLeastAbsolute
+                ? ", points weighted by their standard errors (covariance at least what they imply)" : ", points weighted by sigma")
     }
 
     /// The loss at `target` with the delta-method interval and a residual bootstrap's (`resamples`, seeded).
     public func prediction(at target: Double, level: Double = 0.95, resamples: Int = 1000, seed: UInt64 = 0) -> MuScalingPrediction {
         let (lower, upper) = interval(at: target, level: level)
-        let boot = bootstrapMuScaling(parameters: parameters, losses: losses, at: [target], resamples: resamples, level: level, seed: seed)
+        let boot = bootstrapMuScaling(parameters: parameters, losses: losses, sigma: sigma, sigmaScale: sigmaScale ?? .relative, at: [target],
+                                      resamples: resamples, level: level, seed: seed)
         let (bl, bu) = boot.isAvailable ? (boot.lower[3], boot.upper[3]) : (nil, nil)
         let note = boot.unavailable.map { "bootstrap unavailable: \($0)" }
             ?? "residual bootstrap, \(boot.used) of \(resamples) resamples refitted (\(boot.failed) failed), seed \(seed)"

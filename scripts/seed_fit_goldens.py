@@ -1,0 +1,110 @@
+"""scipy's goldens for a study with seeds (issue 16, item 2): each proxy width trained with K seeds, the fit on
+the widths' mean losses weighted by their standard errors.
+
+    scripts/python.sh scripts/seed_fit_goldens.py   # writes Tests/ScalingLawsTests/Fixtures/seed_fits.json
+
+Per case, by hand: every width's mean loss, the seeds' standard deviation pooled over the widths
+(s^2 = sum of squared deviations from each width's mean / sum of (k_w - 1)), and each mean's standard
+error s / sqrt(k_w). Then scipy's curve_fit with sigma = those standard errors: the bounded optimum (c >= 0,
+several starts, method 'trf'), refined by 'lm' (the reduced law a*C^b when c sits at 0), with its covariance
+both ways — absolute_sigma=True (inv(J'WJ)) and False (that times chi2/(n - p)) — and the one nanolm uses,
+absolute times max(1, chi2/(n - p)) ("atLeastAbsolute"). The 95% interval at the target uses that covariance
+with Student's t on n - p degrees of freedom. Sizes are scaled by their geometric mean inside the fit; a and
+the covariance are reported for raw C.
+"""
+import json, pathlib
+import numpy as np
+from scipy.optimize import curve_fit
+from scipy.stats import t as student
+
+def law(x, a, b, c):
+    return a * np.power(x, b) + c
+
+def reduced(x, a, b):
+    return a * np.power(x, b)
+
+def pooled(seed_losses):
+    means = [float(np.mean(l)) for l in seed_losses]
+    squares = sum(float(((np.array(l) - m) ** 2).sum()) for l, m in zip(seed_losses, means))
+    dof = sum(len(l) - 1 for l in seed_losses)
+    s = (squares / dof) ** 0.5
+    return means, s, dof, [s / len(l) ** 0.5 for l in seed_losses]
+
+def bounded_fit(x, y, sigma):
+    best = None
+    for c0 in [0.0] + [y.min() * f for f in (0.5, 0.8, 0.9, 0.95, 0.99)]:
+        slope, icpt = np.polyfit(np.log(x), np.log(y - c0), 1)
+        p0 = [np.exp(icpt), min(slope, -1e-3), c0]
+        try:
+            p, _ = curve_fit(law, x, y, p0=p0, sigma=sigma, bounds=([0, -np.inf, 0], [np.inf, np.inf, np.inf]), method="trf",
+                             xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=100000)
+        except RuntimeError:
+            continue
+        chi2 = float((((law(x, *p) - y) / sigma) ** 2).sum())
+        if best is None or chi2 < best[1]:
+            best = (p, chi2)
+    return best
+
+def raw(popt, pcov, s):
+    a_s, b = popt[0], popt[1]
+    k = len(popt)
+    t = np.eye(k)
+    t[0, 0] = s ** -b
+    t[0, 1] = -a_s * s ** -b * np.log(s)
+    p = np.array(popt, float)
+    p[0] = a_s * s ** -b
+    cov = t @ pcov @ t.T
+    if k == 2:  # c fixed at 0: a zero row and column
+        p = np.append(p, 0.0)
+        cov = np.pad(cov, ((0, 1), (0, 1)))
+    return p, cov
+
+def case(name, sizes, seed_losses, target, note):
+    means, s_pooled, dof, se = pooled(seed_losses)
+    C, y, w = np.array(sizes, float), np.array(means), np.array(se)
+    s = float(np.exp(np.mean(np.log(C))))
+    x, xt = C / s, target / s
+    p, _ = bounded_fit(x, y, w)
+    at_bound = p[2] < 1e-12
+    if at_bound:
+        f, p0 = reduced, p[:2]
+    else:
+        f, p0 = law, p
+    popt, pcov_rel = curve_fit(f, x, y, p0=p0, sigma=w, absolute_sigma=False, method="lm", xtol=1e-15, ftol=1e-15, maxfev=100000)
+    _, pcov_abs = curve_fit(f, x, y, p0=popt, sigma=w, absolute_sigma=True, method="lm", xtol=1e-15, ftol=1e-15, maxfev=100000)
+    n, k = len(y), len(popt)
+    chi2 = float((((f(x, *popt) - y) / w) ** 2).sum())
+    chosen = pcov_abs * max(1.0, chi2 / (n - k))
+    g = np.array([xt ** popt[1], popt[0] * xt ** popt[1] * np.log(xt)] + ([] if at_bound else [1.0]))
+    mid = float(f(xt, *popt))
+    se_t = float(np.sqrt(g @ chosen @ g))
+    half = float(student.ppf(0.975, n - k) * se_t)
+    praw, cov = raw(popt, chosen, s)
+    _, cov_rel = raw(popt, pcov_rel, s)
+    return dict(name=name, note=note, sizes=sizes, seedLosses=seed_losses, target=target,
+                means=means, pooledStandardDeviation=s_pooled, degreesOfFreedom=dof, standardErrors=se,
+                cAtBound=bool(at_bound), popt=praw.tolist(), chiSquare=chi2, reducedChiSquare=chi2 / (n - k),
+                covariance=cov.tolist(), relativeCovariance=cov_rel.tolist(),
+                prediction=mid, interval=[mid - half, mid + half])
+
+rng = np.random.default_rng(2)
+sizes = [50048, 93504, 149248, 297600, 495104]  # the README job's proxies' C (widths 32..128)
+def seeds(curve, noise, counts):
+    return [[float(curve(c) + noise * rng.standard_normal()) for _ in range(k)] for c, k in zip(sizes, counts)]
+cases = [
+    # Seed noise larger than the scatter of the means about the law: the floor (absolute sigma) decides.
+    case("seeds_noise_dominates", sizes, seeds(lambda c: 1.6 + 14 * c ** -0.25, 0.02, [3, 3, 2, 3, 3]), 1776640,
+         "K = 3 (one width lost a seed), noise 0.02 about 1.6 + 14*C^-0.25"),
+    # The means scatter about the law more than the seeds' noise explains (a misfit): the residuals decide.
+    case("seeds_misfit_dominates", sizes,
+         [[l + d for l in ls] for ls, d in zip(seeds(lambda c: 1.6 + 14 * c ** -0.25, 0.002, [3, 3, 3, 3, 3]), [0.03, -0.02, 0.025, -0.03, 0.01])],
+         1776640, "K = 3, noise 0.002, plus offsets of +-0.03 per width the law cannot follow"),
+    # The README job's five losses as seed 0, with two further seeds: c ends on its bound (the reduced law).
+    case("seeds_readme_bound", sizes,
+         [[2.2428, 2.2391, 2.2470], [2.2101, 2.2180, 2.2057], [2.2063, 2.1921, 2.1990], [2.1120, 2.1208, 2.1170], [2.1168, 2.1090, 2.1105]],
+         1776640, "made-up seeds around the README main job's proxies: c at its bound"),
+]
+out = pathlib.Path(__file__).resolve().parent.parent / "Tests/ScalingLawsTests/Fixtures/seed_fits.json"
+out.write_text(json.dumps(cases, indent=1) + "\n")
+for c in cases:
+    print(c["name"], "cAtBound", c["cAtBound"], "chi2/dof %.3f" % c["reducedChiSquare"], "popt", c["popt"], "pred %.5f" % c["prediction"], c["interval"])
