@@ -26,7 +26,9 @@ final class StudyStepsTests: XCTestCase {
                 let l = loss(job.config)
                 let summary = RunSummary(status: l == nil ? .diverged : .completed, steps: job.config.steps, divergedAtStep: l == nil ? 1 : nil,
                                          recorded: l.map { [RecordedLoss(step: job.config.steps, trainLoss: $0, validationLoss: $0)] } ?? [],
-                                         finalLoss: l, parameterCount: 0, tokens: 0, tokensPerSecond: 0, elapsed: 0, peakResidentBytes: 0)
+                                         finalLoss: l, parameterCount: 0, tokens: 0, tokensPerSecond: 0, elapsed: 0, peakResidentBytes: 0,
+                                         evaluations: l.map { [ValidationPoint(step: job.config.steps, tokens: job.config.steps * job.config.tokensPerStep,
+                                                                               loss: $0, standardError: 0.001, targets: 100, checksum: "fake")] })
                 try job.directory.writeSummary(summary)
                 try events.ended(i, .finished(summary))
             }
@@ -185,6 +187,105 @@ final class StudyStepsTests: XCTestCase {
         // And the study failed at what it was asked: `study run` exits non-zero with this reason.
         XCTAssertTrue(result.failure?.contains("design gpt has no prediction") ?? false, result.failure ?? "nil")
         XCTAssertTrue(result.failure?.contains("width 64 failed (boom)") ?? false, result.failure ?? "nil")
+    }
+
+    /// `seeds: 3`: every proxy width and the target train 3 times (seed + k, dataSeed + k; the base width's seed 0 is
+    /// the grid run), and the fit is scipy's curve_fit on the widths' means with their pooled standard errors as
+    /// sigma, covariance at least absolute (Fixtures/seed_fits.json, case seeds_noise_dominates: the README
+    /// design's C at widths 32…128; seed 2 at width 64 diverges, so that width's mean is over 2 seeds).
+    func testSeedsTrainEachProxyKTimesAndTheFitUsesMeansAndStandardErrors() throws {
+        struct Golden: Decodable {
+            var name: String; var sizes: [Double]; var seedLosses: [[Double]]; var target: Double; var means: [Double]
+            var standardErrors: [Double]; var popt: [Double]; var covariance: [[Double]]; var prediction: Double; var interval: [Double]
+        }
+        let url = packageRoot.appendingPathComponent("Tests/ScalingLawsTests/Fixtures/seed_fits.json")
+        let g = try XCTUnwrap(try JSONDecoder().decode([Golden].self, from: Data(contentsOf: url)).first { $0.name == "seeds_noise_dominates" })
+        let widths = [32, 48, 64, 96, 128]
+        let fake = FakeExecutor { c in
+            guard let w = widths.firstIndex(of: c.model.width) else { return 2.0 + Double(c.seed) * 0.01 }  // the target
+            let k = Int(c.seed), seeds = g.seedLosses[w]
+            if c.model.hyper.learningRate != 0.004 { return seeds[0] + 0.1 }  // other grid points are worse
+            return k < seeds.count ? seeds[k] : nil  // width 64 has two seeds: its third diverges
+        }
+        let yaml = """
+            name: seeds
+            data: synthetic
+            vocabularySize: 384
+            baseWidth: 32
+            designs: [{name: gpt, architecture: gpt, layers: 2, headDim: 16}]
+            grid: {learningRates: [0.001, 0.004, 0.016]}
+            proxyWidths: [32, 48, 64, 96, 128]
+            targetWidth: 256
+            budget: {steps: 10, batchSize: 4, sequenceLength: 128}
+            seeds: 3
+            """
+        let directory = root.appendingPathComponent("seeds")
+        let runner = try StudyRunner(spec: try spec(yaml), file: "fake.yaml", directory: directory, log: { _ in })
+        let result = try runner.run(executor: fake)
+        // 3 grid points, 2 more seeds at the base width, 3 at each other proxy width, 3 targets.
+        XCTAssertEqual(fake.trained.count, 3 + 2 + 4 * 3 + 3)
+        for w in widths {
+            let runs = result.runs.filter { $0.width == w && $0.hyper.learningRate == 0.004 }
+            XCTAssertEqual(runs.map { $0.seedIndex ?? -1 }.sorted(), [0, 1, 2], "width \(w)")
+            XCTAssertEqual(Double(runs[0].parameters), g.sizes[widths.firstIndex(of: w)!], "the golden's C")
+        }
+        XCTAssertTrue(fake.trained.contains { $0.hasSuffix("w64-lr0.004-std0.02-tau1-seed2") })
+        let fit = try XCTUnwrap(result.outcomes[0].fit)
+        for i in 0 ..< 5 { XCTAssertEqual(fit.losses[i], g.means[i], accuracy: 1e-12) }
+        for i in 0 ..< 5 { XCTAssertEqual(try XCTUnwrap(fit.sigma)[i], g.standardErrors[i], accuracy: 1e-12) }
+        for i in 0 ..< 3 { XCTAssertEqual(fit.coefficients[i], g.popt[i], accuracy: 1e-6 * abs(g.popt[i])) }
+        for i in 0 ..< 3 { for j in 0 ..< 3 {
+            XCTAssertEqual(fit.covariance[i][j], g.covariance[i][j], accuracy: 1e-5 * (g.covariance[i][i] * g.covariance[j][j]).squareRoot())
+        } }
+        let p = try XCTUnwrap(result.outcomes[0].prediction)
+        XCTAssertEqual(Double(p.targetParameters), g.target)
+        XCTAssertEqual(p.loss, g.prediction, accuracy: 1e-6)
+        XCTAssertEqual(p.lower, g.interval[0], accuracy: 1e-5)
+        XCTAssertEqual(p.upper, g.interval[1], accuracy: 1e-5)
+        // The target's loss is the mean of its three seeds (2.00, 2.01, 2.02).
+        XCTAssertEqual(try XCTUnwrap(result.outcomes[0].targetLoss), 2.01, accuracy: 1e-12)
+        XCTAssertEqual(result.outcomes[0].targetSeedLosses?.count, 3)
+        // Every finished run's evaluations are in the database for a learning-curve fit.
+        let curves = try runner.store.validationCurves(study: "seeds")
+        XCTAssertEqual(curves.count, result.runs.count)
+        XCTAssertEqual(curves.filter { $0.run.status == .done }.map(\.points.count), Array(repeating: 1, count: curves.count - 1))
+        XCTAssertEqual(curves.first { $0.run.status == .diverged }?.points.count, 0)
+        // The report plots every seed's point and the means with their standard errors.
+        let html = StudyReport.html(result, spec: runner.spec)
+        XCTAssertTrue(html.contains("gpt proxies, each seed") && html.contains("mean ± standard error"))
+    }
+
+    /// One seed (the default) keeps the unweighted fit; `budget.fitLoss: trainingWindow` fits the training window's
+    /// mean, `validation` (the default) the validation loss.
+    func testFitLossChoosesTheMeasuredLoss() throws {
+        let fake = FakeExecutor { Self.madeUpLoss($0) }
+        final class Split: RunExecutor {  // training window = validation + 0.3
+            let inner: FakeExecutor
+            init(_ inner: FakeExecutor) { self.inner = inner }
+            func train(_ jobs: [TrainingJob], batch: String, events: any RunEvents) throws {
+                try inner.train(jobs, batch: batch, events: events)
+                for job in jobs {
+                    guard var s = job.directory.readSummary(), var last = s.recorded.last else { continue }
+                    last.trainLoss += 0.3
+                    s.recorded = [last]
+                    try job.directory.writeSummary(s)
+                }
+            }
+        }
+        for (choice, offset) in [("", 0.0), ("\n  fitLoss: validation", 0.0), ("\n  fitLoss: trainingWindow", 0.3)] {
+            let yaml = Self.yaml().replacingOccurrences(of: "budget: {steps: 10, batchSize: 4, sequenceLength: 16}",
+                                                        with: "budget:\n  steps: 10\n  batchSize: 4\n  sequenceLength: 16" + choice)
+            let runner = try StudyRunner(spec: try spec(yaml), file: "fake.yaml", directory: root.appendingPathComponent(UUID().uuidString), log: { _ in })
+            // The recorder stores what the executor reported, then `execute` rereads summary.json: the rewritten one.
+            _ = try runner.run(executor: Split(FakeExecutor { Self.madeUpLoss($0) }))
+            let rerun = try runner.run(executor: fake)
+            let run = try XCTUnwrap(rerun.runs.first { $0.phase == .proxy && $0.width == 48 })
+            let made = try XCTUnwrap(run.validationLoss)
+            XCTAssertEqual(try XCTUnwrap(run.loss), made + offset, accuracy: 1e-12, choice)
+            XCTAssertEqual(try XCTUnwrap(run.trainLoss), made + 0.3, accuracy: 1e-12, choice)
+            XCTAssertNil(rerun.outcomes[0].fit?.sigma, "one seed: unweighted")
+        }
+        XCTAssertThrowsError(try spec(Self.yaml().replacingOccurrences(of: "budget: {steps: 10,", with: "budget: {fitLoss: final, steps: 10,")))
     }
 
     /// The progress line: step 10 of 40 after 20 s leaves 30 steps at 2 s each (1m00s); off a terminal,

@@ -18,6 +18,9 @@ final class StudyTests: XCTestCase {
         return url
     }
 
+    /// Synthetic tokens are uniform noise: after 6 steps the held-out loss has no trend in width, so these studies
+    /// fit the training window (`budget.fitLoss`); the default, the validation loss, is checked on fakes in
+    /// StudyStepsTests and on real text by the README's main job.
     static func tinyYAML(learningRates: String = "[0.003, 0.03, 30]", steps: Int = 6, options: String = "") -> String {
         """
         name: tiny
@@ -30,7 +33,7 @@ final class StudyTests: XCTestCase {
           learningRates: \(learningRates)
         proxyWidths: [32, 48, 64, 80]
         targetWidth: 128
-        budget: {steps: \(steps), batchSize: 4, sequenceLength: 16, warmupSteps: 1, lossWindow: 2, checkpointEvery: 2}
+        budget: {steps: \(steps), batchSize: 4, sequenceLength: 16, warmupSteps: 1, lossWindow: 2, checkpointEvery: 2, fitLoss: trainingWindow, evaluations: 2}
         \(options)
         """
     }
@@ -65,7 +68,7 @@ final class StudyTests: XCTestCase {
             config.tiedEmbeddings = false
             XCTAssertEqual(run.parameters, try config.parameterCounts().scaling)
             sizes.append(Double(run.parameters))
-            losses.append(try XCTUnwrap(summary.recorded.last?.trainLoss))
+            losses.append(try XCTUnwrap(summary.recorded.last?.trainLoss))  // tinyYAML fits the training window
         }
         let fit = try fitMuScaling(parameters: sizes, losses: losses)
         let prediction = try XCTUnwrap(outcome.prediction)
@@ -168,6 +171,11 @@ final class StudyTests: XCTestCase {
             ("baseWidth: 32", "baseWidth: 32\nlearningRate: 3", "learningRate"),
             ("budget: {steps: 6,", "budget: {stepz: 6,", "budget.stepz"),
             ("layers: 1, headDim: 16}", "layers: 1, headdim: 16}", "designs[0].headdim"),
+            ("baseWidth: 32", "baseWidth: 32\nseeds: 0", "seeds"),
+            ("baseWidth: 32", "baseWidth: 32\nseeds: 65", "seeds"),
+            ("budget: {steps: 6,", "budget: {validationTokens: 0, steps: 6,", "budget.validationTokens"),
+            ("evaluations: 2}", "evaluations: 7}", "budget.evaluations"),
+            ("fitLoss: trainingWindow", "fitLoss: last", "budget.fitLoss"),
         ]
         for (from, to, field) in cases {
             let file = try write(Self.tinyYAML().replacingOccurrences(of: from, with: to), name: "bad.yaml")

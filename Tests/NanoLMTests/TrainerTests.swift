@@ -24,6 +24,8 @@ final class Bigram: LanguageModel {
         let logits = try head(embedding(batch.inputs))  // [B, T, V]
         return try crossEntropy(logits.reshape([-1, vocabulary]), batch.targets.reshape([-1]))
     }
+
+    func logits(for batch: Batch) throws -> Tensor { try head(embedding(batch.inputs)) }  // [B, T, V]
 }
 
 /// Records which batches a trainer asked for.
@@ -36,7 +38,9 @@ final class RecordingSource: BatchSource {
         requested.append(try b.inputs.toArray(Int64.self))
         return b
     }
-    func validationBatch(_ index: Int) throws -> Batch { try inner.validationBatch(index) }
+    func validationBatch(windows: Range<Int>) throws -> Batch { try inner.validationBatch(windows: windows) }
+    var validationWindowCount: Int { inner.validationWindowCount }
+    var validationWindowTokens: Int { inner.validationWindowTokens }
 }
 
 final class TrainerTests: XCTestCase {

@@ -7,8 +7,33 @@ import Torch
 public protocol BatchSource {
     /// Training batch for optimizer step `step` (0-based) and gradient-accumulation slot `micro`.
     func trainingBatch(step: Int, micro: Int) throws -> Batch
-    /// Held-out batch number `index`.
-    func validationBatch(_ index: Int) throws -> Batch
+    /// Windows `windows` of the fixed validation set, one row each: window j is the j-th run of
+    /// ``validationWindowTokens`` tokens from the start of the validation split, back to back, and any random
+    /// choice in it (a mask, a span) is seeded by ``validationSeed`` and j alone. So the set is the same for
+    /// every model, width, data seed and batch size: only the objective and the sequence length define it.
+    func validationBatch(windows: Range<Int>) throws -> Batch
+    /// How many whole windows the validation split holds.
+    var validationWindowCount: Int { get }
+    /// Raw tokens one validation window consumes (causal LM: its targets; the window reads one token more).
+    var validationWindowTokens: Int { get }
+}
+
+/// Seeds the random parts of validation windows (masks, spans): a constant, not the data seed, so runs with
+/// different data seeds are measured on the same set.
+public let validationSeed: UInt64 = 0x5EED_0F_7E57
+
+/// Where validation window `j` of `length` tokens starts (back to back from the split's start), with `random`
+/// reseeded for its masks or spans by (``validationSeed``, j).
+func validationWindowStart(_ j: Int, length: Int, random: inout CounterRandom) -> Int {
+    random = CounterRandom(seed: validationSeed, 1, j)
+    return j * length
+}
+
+/// Checks a range of validation windows against what the split holds.
+func checkValidationWindows(_ windows: Range<Int>, count: Int) throws {
+    guard windows.lowerBound >= 0, windows.upperBound <= count, !windows.isEmpty else {
+        throw ModelError.invalidConfiguration("validation windows \(windows) lie outside the \(count) windows the validation split holds")
+    }
 }
 
 /// A counter-based generator: the same (seed, counters) always give the same numbers, with no state to
@@ -160,25 +185,34 @@ public struct CausalLMBatches: BatchSource {
         try batch(from: training, random: CounterRandom(seed: seed, 0, step, micro))
     }
 
-    public func validationBatch(_ index: Int) throws -> Batch {
-        try batch(from: validation, random: CounterRandom(seed: seed, 1, index))
+    public var validationWindowCount: Int { (validation.count - 1) / sequenceLength }
+    public var validationWindowTokens: Int { sequenceLength }
+
+    /// Window j reads tokens [j·T, j·T + T] and predicts the last T of them: the windows' targets tile the split.
+    public func validationBatch(windows: Range<Int>) throws -> Batch {
+        try checkValidationWindows(windows, count: validationWindowCount)
+        return try batch(from: validation, rows: windows.count) { row, _ in (windows.lowerBound + row) * sequenceLength }
     }
 
     func batch(from tokens: any TokenStream, random: CounterRandom) throws -> Batch {
         var random = random
+        return try batch(from: tokens, rows: batchSize) { _, t in random.next(below: tokens.count - t) }
+    }
+
+    /// Rows of T + 1 tokens starting where `start(row, T)` says.
+    func batch(from tokens: any TokenStream, rows: Int, start: (Int, Int) -> Int) throws -> Batch {
         let t = sequenceLength
-        var inputs = [Int64](repeating: 0, count: batchSize * t)
-        var targets = [Int64](repeating: 0, count: batchSize * t)
-        for row in 0 ..< batchSize {
-            let start = random.next(below: tokens.count - t)
-            let window = tokens.tokens(from: start, count: t + 1)
+        var inputs = [Int64](repeating: 0, count: rows * t)
+        var targets = [Int64](repeating: 0, count: rows * t)
+        for row in 0 ..< rows {
+            let window = tokens.tokens(from: start(row, t), count: t + 1)
             for j in 0 ..< t {
                 inputs[row * t + j] = Int64(window[j])
                 targets[row * t + j] = Int64(window[j + 1])
             }
         }
-        return Batch(inputs: try Tensor(inputs, shape: [batchSize, t]),     // [B, T]
-                     targets: try Tensor(targets, shape: [batchSize, t]))   // [B, T]
+        return Batch(inputs: try Tensor(inputs, shape: [rows, t]),     // [B, T]
+                     targets: try Tensor(targets, shape: [rows, t]))   // [B, T]
     }
 }
 
@@ -228,17 +262,31 @@ public struct MaskedLMBatches: BatchSource {
         try batch(from: training, random: CounterRandom(seed: seed, 0, step, micro))
     }
 
-    public func validationBatch(_ index: Int) throws -> Batch {
-        try batch(from: validation, random: CounterRandom(seed: seed, 1, index))
+    public var validationWindowCount: Int { validation.count / sequenceLength }
+    public var validationWindowTokens: Int { sequenceLength }
+
+    /// Window j is tokens [j·T, (j + 1)·T), masked by draws seeded with (``validationSeed``, j).
+    public func validationBatch(windows: Range<Int>) throws -> Batch {
+        try checkValidationWindows(windows, count: validationWindowCount)
+        var random = CounterRandom(seed: validationSeed)
+        return try batch(from: validation, rows: windows.count, random: &random) { row, random in
+            validationWindowStart(windows.lowerBound + row, length: sequenceLength, random: &random)
+        }
     }
 
     func batch(from tokens: any TokenStream, random: CounterRandom) throws -> Batch {
         var random = random
+        return try batch(from: tokens, rows: batchSize, random: &random) { _, random in random.next(below: tokens.count - sequenceLength + 1) }
+    }
+
+    /// Rows of T tokens starting where `start(row, &random)` says (it may also reseed the row's draws).
+    func batch(from tokens: any TokenStream, rows: Int, random: inout CounterRandom,
+               start: (Int, inout CounterRandom) -> Int) throws -> Batch {
         let t = sequenceLength
-        var inputs = [Int64](repeating: 0, count: batchSize * t)
-        var targets = [Int64](repeating: Int64(Batch.ignoreIndex), count: batchSize * t)
-        for row in 0 ..< batchSize {
-            let window = tokens.tokens(from: random.next(below: tokens.count - t + 1), count: t)
+        var inputs = [Int64](repeating: 0, count: rows * t)
+        var targets = [Int64](repeating: Int64(Batch.ignoreIndex), count: rows * t)
+        for row in 0 ..< rows {
+            let window = tokens.tokens(from: start(row, &random), count: t)
             for j in 0 ..< t {
                 let id = Int(window[j])
                 var input = id
@@ -254,8 +302,8 @@ public struct MaskedLMBatches: BatchSource {
                 inputs[row * t + j] = Int64(input)
             }
         }
-        return Batch(inputs: try Tensor(inputs, shape: [batchSize, t]),     // [B, T]
-                     targets: try Tensor(targets, shape: [batchSize, t]))   // [B, T], −100 unless selected
+        return Batch(inputs: try Tensor(inputs, shape: [rows, t]),     // [B, T]
+                     targets: try Tensor(targets, shape: [rows, t]))   // [B, T], −100 unless selected
     }
 
     /// A uniform draw from the non-special ids below `randomTokenBound` (``SpecialTokens/problem`` makes
@@ -322,18 +370,32 @@ public struct SpanCorruptionBatches: BatchSource {
         try batch(from: training, random: CounterRandom(seed: seed, 0, step, micro))
     }
 
-    public func validationBatch(_ index: Int) throws -> Batch {
-        try batch(from: validation, random: CounterRandom(seed: seed, 1, index))
+    public var validationWindowCount: Int { validation.count / rawLength }
+    public var validationWindowTokens: Int { rawLength }
+
+    /// Window j is raw tokens [j·R, (j + 1)·R), R = ``rawLength``, its spans drawn with (``validationSeed``, j).
+    public func validationBatch(windows: Range<Int>) throws -> Batch {
+        try checkValidationWindows(windows, count: validationWindowCount)
+        var random = CounterRandom(seed: validationSeed)
+        return try batch(from: validation, rows: windows.count, random: &random) { row, random in
+            validationWindowStart(windows.lowerBound + row, length: rawLength, random: &random)
+        }
     }
 
     func batch(from tokens: any TokenStream, random: CounterRandom) throws -> Batch {
         var random = random
-        let b = batchSize, ti = inputLength, tt = targetLength
+        return try batch(from: tokens, rows: batchSize, random: &random) { _, random in random.next(below: tokens.count - rawLength + 1) }
+    }
+
+    /// Rows of ``rawLength`` raw tokens starting where `start(row, &random)` says (it may also reseed the row's draws).
+    func batch(from tokens: any TokenStream, rows b: Int, random: inout CounterRandom,
+               start: (Int, inout CounterRandom) -> Int) throws -> Batch {
+        let ti = inputLength, tt = targetLength
         var inputs = [Int64](repeating: Int64(special.pad), count: b * ti)
         var targets = [Int64](repeating: Int64(Batch.ignoreIndex), count: b * tt)
         var decoderInputs = [Int64](repeating: Int64(special.pad), count: b * tt)
         for row in 0 ..< b {
-            let window = tokens.tokens(from: random.next(below: tokens.count - rawLength + 1), count: rawLength)
+            let window = tokens.tokens(from: start(row, &random), count: rawLength)
             let noise = randomSpansNoiseMask(length: rawLength, noiseDensity: noiseDensity,
                                              meanNoiseSpanLength: meanNoiseSpanLength, random: &random)
             var input: [Int64] = [], target: [Int64] = []

@@ -68,6 +68,8 @@ public final class BERT: LanguageModel {
         return logits
     }
 
+    public func logits(for batch: Batch) throws -> Tensor { try logits(batch.inputs) }
+
     /// Mean cross-entropy at the masked positions (``Batch/ignoreIndex`` elsewhere).
     public func loss(_ batch: Batch, training: Bool) throws -> Tensor {
         try tokenLoss(logits(batch.inputs, training: training), batch.targets)

@@ -48,6 +48,8 @@ public final class GPT: LanguageModel {
         return logits
     }
 
+    public func logits(for batch: Batch) throws -> Tensor { try logits(batch.inputs) }
+
     /// Mean next-token cross-entropy over the targets that are not ``Batch/ignoreIndex``.
     public func loss(_ batch: Batch, training: Bool) throws -> Tensor {
         let logits = try self.logits(batch.inputs, training: training)

@@ -50,6 +50,8 @@ public final class Llama: LanguageModel {
         return logits
     }
 
+    public func logits(for batch: Batch) throws -> Tensor { try logits(batch.inputs) }
+
     public func loss(_ batch: Batch, training: Bool) throws -> Tensor {
         try tokenLoss(logits(batch.inputs, training: training), batch.targets)
     }

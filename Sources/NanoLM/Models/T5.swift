@@ -52,10 +52,16 @@ public final class T5: LanguageModel {
     }
 
     public func loss(_ batch: Batch, training: Bool) throws -> Tensor {
+        try tokenLoss(logits(batch.inputs, decoderInputs: decoderInputs(batch), training: training), batch.targets)
+    }
+
+    public func logits(for batch: Batch) throws -> Tensor { try logits(batch.inputs, decoderInputs: decoderInputs(batch)) }
+
+    func decoderInputs(_ batch: Batch) throws -> Tensor {
         guard let decoderInputs = batch.decoderInputs else {
             throw ModelError.invalidConfiguration("T5 needs decoder inputs: train it on span-corruption batches (objective spans)")
         }
-        return try tokenLoss(logits(batch.inputs, decoderInputs: decoderInputs, training: training), batch.targets)
+        return decoderInputs
     }
 }
 

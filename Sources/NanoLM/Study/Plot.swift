@@ -6,7 +6,7 @@ struct SVGPlot {
         var name: String
         var points: [(x: Double, y: Double)]
         var line = true
-        var marker = "circle"        // circle, square, star, cross
+        var marker = "circle"        // circle, ring (open circle), square, star, cross
         var errorBars: [(low: Double, high: Double)]? = nil
         var dashed = false
     }
@@ -95,6 +95,7 @@ struct SVGPlot {
                 let (cx, cy) = (sx(p.x), sy(p.y))
                 switch ser.marker {
                 case "none": break
+                case "ring": s += "<circle cx=\"\(f(cx))\" cy=\"\(f(cy))\" r=\"3\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.2\"/>"
                 case "square": s += "<rect x=\"\(f(cx - 4))\" y=\"\(f(cy - 4))\" width=\"8\" height=\"8\" fill=\"\(color)\"/>"
                 case "star": s += "<text x=\"\(f(cx))\" y=\"\(f(cy + 5))\" text-anchor=\"middle\" font-size=\"16\" fill=\"\(color)\">★</text>"
                 case "cross": s += "<text x=\"\(f(cx))\" y=\"\(f(cy + 4))\" text-anchor=\"middle\" font-size=\"13\" fill=\"\(color)\">✕</text>"

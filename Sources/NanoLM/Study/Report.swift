@@ -19,7 +19,8 @@ public enum StudyReport {
             <h1>μScaling study “\(e(result.study))”</h1>
             <p>Designs \(e(spec.designs.map { "\($0.name) (\($0.architecture.rawValue), \($0.layers) layers)" }.joined(separator: ", "))); μP base width \(spec.baseWidth);
             proxies at widths \(spec.proxyWidths.map(String.init).joined(separator: ", ")); target width \(result.targetWidth);
-            \(spec.budget.steps) steps of \(spec.budget.batchSize)×\(spec.budget.sequenceLength) tokens; data \(e(spec.data)).</p>
+            \(spec.budget.steps) steps of \(spec.budget.batchSize)×\(spec.budget.sequenceLength) tokens; data \(e(spec.data)).
+            The fitted loss is \(e(spec.fitLoss.description(spec)))\(spec.seedCount > 1 ? "; every proxy and target is trained with \(spec.seedCount) seeds" : "").</p>
 
             """
         // Verdict.
@@ -46,7 +47,7 @@ public enum StudyReport {
 
         // Figure 1: loss against learning rate at the base width, per design.
         var grid = SVGPlot(title: "Loss against learning rate per width (diverged runs ✕ at the top)", xLabel: "learning rate l",
-                           yLabel: "training loss", logX: true)
+                           yLabel: spec.fitLoss.axisLabel, logX: true)
         let gridRuns = result.runs.filter { $0.phase == .grid }
         let top = (gridRuns.compactMap(\.loss).max() ?? 1) * 1.02
         for d in spec.designs { for width in Set(gridRuns.map(\.width)).sorted() {
@@ -64,10 +65,18 @@ public enum StudyReport {
         } }
         // Figures 3/4: proxies, fitted law, prediction with its interval, actual target.
         var fitPlot = SVGPlot(title: "μScaling: L = a·C^b + c fitted on the proxies", xLabel: "parameters C (embeddings included)",
-                              yLabel: "training loss", logX: true)
+                              yLabel: spec.fitLoss.axisLabel, logX: true)
         for o in result.outcomes {
             guard let fit = o.fit, let p = o.prediction else { continue }
-            fitPlot.series.append(.init(name: "\(o.design) proxies", points: zip(fit.parameters, fit.losses).map { ($0, $1) }, line: false))
+            // With seeds: every run's loss, and the means the law was fitted to with ± their standard errors.
+            if spec.seedCount > 1 {
+                let runs = result.runs.filter { $0.design == o.design && $0.phase == .proxy && $0.status == .done }
+                fitPlot.series.append(.init(name: "\(o.design) proxies, each seed", points: runs.compactMap { r in r.loss.map { (Double(r.parameters), $0) } },
+                                            line: false, marker: "ring"))
+            }
+            fitPlot.series.append(.init(name: "\(o.design) proxies" + (fit.sigma == nil ? "" : " (mean ± standard error)"),
+                                        points: zip(fit.parameters, fit.losses).map { ($0, $1) }, line: false,
+                                        errorBars: fit.sigma.map { s in zip(fit.losses, s).map { ($0 - $1, $0 + $1) } }))
             let lo = fit.parameters.min()!, hi = Double(p.targetParameters)
             let curve = (0...40).map { i -> (x: Double, y: Double) in
                 let x = lo * pow(hi / lo, Double(i) / 40); return (x, fit.loss(at: x)) }
@@ -75,23 +84,30 @@ public enum StudyReport {
             fitPlot.series.append(.init(name: "\(o.design) predicted target", points: [(hi, p.loss)], line: false, marker: "square",
                                         errorBars: [(p.lower, p.upper)]))
             if let a = p.actual {
-                fitPlot.series.append(.init(name: "\(o.design) actual target", points: [(hi, a)], line: false, marker: "star"))
+                fitPlot.series.append(.init(name: "\(o.design) actual target" + (o.targetSeedLosses == nil ? "" : " (mean of seeds)"),
+                                            points: [(hi, a)], line: false, marker: "star"))
+            }
+            if let seeds = o.targetSeedLosses {
+                fitPlot.series.append(.init(name: "\(o.design) target, each seed", points: seeds.map { (hi, $0) }, line: false, marker: "ring"))
             }
         }
         h += "<h2>Figures</h2><div class=\"fig\">\(grid.render())</div><div class=\"fig\">\(fitPlot.render())</div>\n"
 
         // Tables.
-        h += "<h2>Fits</h2><table><tr><th class=l>design</th><th>a (C in billions)</th><th>b</th><th>c</th><th>rmse</th><th>n</th><th>backtest (held-out largest)</th></tr>\n"
+        h += "<h2>Fits</h2><table><tr><th class=l>design</th><th>a (C in billions)</th><th>b</th><th>c</th><th>rmse</th><th>n</th><th class=l>points</th><th>backtest (held-out largest)</th></tr>\n"
         for o in result.outcomes {
             guard let fit = o.fit else {
-                h += "<tr><td class=l>\(e(o.design))</td><td class=l colspan=6>\(e(o.fitError ?? "no fit"))</td></tr>\n"; continue
+                h += "<tr><td class=l>\(e(o.design))</td><td class=l colspan=7>\(e(o.fitError ?? "no fit"))</td></tr>\n"; continue
             }
             let bt = o.backtest.map { String(format: "%@: predicted %.4f, actual %.4f (%+.2f%%)", SVGPlot.label($0.parameters), $0.predicted, $0.actual, 100 * $0.relativeError) }
                 .joined(separator: "<br>")
             h += "<tr><td class=l>\(e(o.design))</td><td>\(f(fit.a(perUnit: 1e9), "%.4g")) ± \(f(fit.aStandardDeviation(perUnit: 1e9), "%.2g"))</td>"
             h += "<td>\(f(fit.b)) ± \(f(fit.standardDeviations[1], "%.2g"))</td><td>"
                 + (fit.cAtBound ? "0 (at its bound: fitted as a·C^b)" : "\(f(fit.c)) ± \(f(fit.standardDeviations[2], "%.2g"))") + "</td>"
-            h += "<td>\(f(fit.rmse, "%.2g"))</td><td>\(fit.n)</td><td class=l>\(bt.isEmpty ? "–" : bt)</td></tr>\n"
+            let points = o.seedStandardDeviation.map {
+                String(format: "means of %d seeds, weighted by their standard errors (seeds' sd %.4f, pooled)", spec.seedCount, $0)
+            } ?? (spec.seedCount > 1 ? "means of \(spec.seedCount) seeds, unweighted (no seed spread measured)" : "one run per width, unweighted")
+            h += "<td>\(f(fit.rmse, "%.2g"))</td><td>\(fit.n)</td><td class=l>\(e(points))</td><td class=l>\(bt.isEmpty ? "–" : bt)</td></tr>\n"
         }
         h += "</table><h2>Grid search and μTransfer</h2><table><tr><th class=l>design</th><th>best l</th><th>σ</th><th>τ</th><th>basin points</th></tr>\n"
         for o in result.outcomes {
@@ -106,11 +122,11 @@ public enum StudyReport {
                 h += "<td>\(f(d.validationLoss))</td><td>\(f(d.error)) ± \(f(d.standardError))</td></tr>\n"
             } }
         }
-        h += "</table><h2>Runs</h2><table><tr><th class=l>design</th><th class=l>phase</th><th>width</th><th>l</th><th>σ</th><th>τ</th><th>parameters</th><th>status</th><th>loss</th><th>held-out loss</th><th class=l>directory</th></tr>\n"
+        h += "</table><h2>Runs</h2><table><tr><th class=l>design</th><th class=l>phase</th><th>width</th><th>seed</th><th>l</th><th>σ</th><th>τ</th><th>parameters</th><th>status</th><th>fitted loss</th><th>training loss (window)</th><th>validation loss</th><th class=l>directory</th></tr>\n"
         for r in result.runs {
-            h += "<tr><td class=l>\(e(r.design))</td><td class=l>\(r.phase.rawValue)</td><td>\(r.width)</td><td>\(f(r.hyper.learningRate, "%g"))</td><td>\(f(r.hyper.initStd, "%g"))</td>"
+            h += "<tr><td class=l>\(e(r.design))</td><td class=l>\(r.phase.rawValue)</td><td>\(r.width)</td><td>\(r.seedIndex ?? 0)</td><td>\(f(r.hyper.learningRate, "%g"))</td><td>\(f(r.hyper.initStd, "%g"))</td>"
             h += "<td>\(f(r.hyper.outputMultiplier, "%g"))</td><td>\(SVGPlot.label(Double(r.parameters)))</td>"
-            h += "<td class=l>\(e(r.status.rawValue))\(r.divergedAtStep.map { " at step \($0)" } ?? "")</td><td>\(f(r.loss))</td><td>\(f(r.validationLoss))</td><td class=l>\(e(r.directory))</td></tr>\n"
+            h += "<td class=l>\(e(r.status.rawValue))\(r.divergedAtStep.map { " at step \($0)" } ?? "")</td><td>\(f(r.loss))</td><td>\(f(r.trainLoss))</td><td>\(f(r.validationLoss))</td><td class=l>\(e(r.directory))</td></tr>\n"
         }
         h += "</table><p>Generated by nanolm \(NanoLMInfo.version).</p></body></html>\n"
         return h

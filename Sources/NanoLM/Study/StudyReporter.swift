@@ -78,7 +78,9 @@ public final class TerminalStudyReporter: StudyReporter {
         switch outcome {
         case let .finished(s) where s.status == .diverged: return "diverged at step \(s.divergedAtStep ?? 0)"
         case let .finished(s):
-            return String(format: "loss %.4f, %.0f tok/s, %.0f s", s.recorded.last?.trainLoss ?? .nan, s.tokensPerSecond, s.elapsed)
+            let last = s.recorded.last
+            return String(format: "training loss %.4f, validation %.4f, %.0f tok/s, %.0f s", last?.trainLoss ?? .nan, last?.validationLoss ?? .nan,
+                          s.tokensPerSecond, s.elapsed)
         case .interrupted: return "interrupted at a checkpoint"
         case let .failed(message): return "failed: \(message)"
         }
@@ -143,6 +145,9 @@ public final class TerminalStudyReporter: StudyReporter {
             for p in f.backtest {
                 lines.append(String(format: "   %@: backtest at %.3g params: predicted %.4f, actual %.4f (%+.2f%%)", d, p.parameters,
                                     p.predicted, p.actual, 100 * p.relativeError))
+            }
+            if let sigma = fit.sigma, let lo = sigma.min(), let hi = sigma.max() {
+                lines.append(String(format: "   %@: each width's mean over its seeds, weighted by its standard error (%.2g to %.2g)", d, lo, hi))
             }
             if let e = f.backtestError { lines.append("   \(d): warning: no backtest: \(e)") }
             lines.append(String(format: "   %@: predicted loss at width %d (%.3g params): %.4f [%.4f, %.4f] (%.0f%% interval, %@)", d,

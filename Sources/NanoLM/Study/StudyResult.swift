@@ -31,6 +31,10 @@ public struct StudyResult: Codable, Sendable {
         public var prediction: DesignPrediction?
         public var targetParameters: Int
         public var targetLoss: Double?
+        /// With `seeds` K > 1: the finished target seeds' losses (``targetLoss`` is their mean).
+        public var targetSeedLosses: [Double]?
+        /// With `seeds` K > 1: the proxies' seed-to-seed standard deviation, pooled over widths (the fit's weights).
+        public var seedStandardDeviation: Double?
         /// (predicted − actual) / actual, when the target was trained.
         public var relativeError: Double?
         /// Downstream error of the proxies and the target on the built-in tasks (`options.evaluate`).

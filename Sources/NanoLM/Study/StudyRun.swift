@@ -30,10 +30,12 @@ public struct StudyRun: Sendable {
     public var steps: Int
     public var directory: String
     public var config: TrainingConfig
+    /// k of the study's `seeds`: the run trains with seed + k and dataSeed + k.
+    public var seedIndex = 0
 
     public var files: RunDirectory { RunDirectory(path: directory) }
-    /// "gpt width 64 lr 0.01": how the narration names the run.
-    public var label: String { "\(design) width \(width) lr \(hyper.learningRate)" }
+    /// "gpt width 64 lr 0.01" ("… seed 2" for k > 0): how the narration names the run.
+    public var label: String { "\(design) width \(width) lr \(hyper.learningRate)" + (seedIndex > 0 ? " seed \(seedIndex)" : "") }
 }
 
 /// One run for an executor to train: its directory (config.json and data.txt are written before it

@@ -18,6 +18,7 @@ public final class StudyRunner {
         self.reporter = reporter
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         store = try StudyStore(path: directory.appendingPathComponent("study.sqlite").path)
+        store.fitLoss = spec.fitLoss
         try store.saveStudy(spec, file: file)
         if spec.data == "synthetic" {
             vocabularySize = spec.vocabularySize ?? 512
@@ -36,7 +37,9 @@ public final class StudyRunner {
 
     // MARK: planning
 
-    func trainingConfig(_ design: StudySpec.Design, width: Int, hyper: MuHyperParameters) -> TrainingConfig {
+    /// Run `seedIndex` (k) of a design at a width: seed + k and dataSeed + k, evaluated on the fixed validation
+    /// set at ``StudySpec/evaluationSteps``.
+    func trainingConfig(_ design: StudySpec.Design, width: Int, hyper: MuHyperParameters, seedIndex: Int = 0) -> TrainingConfig {
         var model = ModelConfig(architecture: design.architecture, layers: design.layers, width: width,
                                 vocabularySize: vocabularySize, sequenceLength: spec.budget.sequenceLength,
                                 parametrization: .muP(baseWidth: spec.baseWidth), hyper: hyper)
@@ -51,24 +54,26 @@ public final class StudyRunner {
         config.checkpointEvery = spec.budget.checkpointEvery ?? max(1, spec.budget.steps / 4)
         if let wd = spec.budget.weightDecay { config.optimizer.weightDecay = wd }
         config.autocast = spec.budget.autocast ?? false
-        config.seed = spec.seed ?? 0
-        config.dataSeed = spec.dataSeed ?? 0
-        config.evalSteps = [spec.budget.steps]
+        config.seed = (spec.seed ?? 0) &+ UInt64(seedIndex)
+        config.dataSeed = (spec.dataSeed ?? 0) &+ UInt64(seedIndex)
+        config.evalSteps = spec.evaluationSteps
+        config.validationTokens = spec.budget.validationTokens ?? StudySpec.defaultValidationTokens
         return config
     }
 
-    func plan(_ design: StudySpec.Design, width: Int, hyper: MuHyperParameters, phase: RunPhase) throws -> StudyRun {
-        let config = trainingConfig(design, width: width, hyper: hyper)
+    func plan(_ design: StudySpec.Design, width: Int, hyper: MuHyperParameters, phase: RunPhase, seedIndex: Int = 0) throws -> StudyRun {
+        let config = trainingConfig(design, width: width, hyper: hyper, seedIndex: seedIndex)
         try config.validate()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let id = fnv1a(try encoder.encode(config))
         let name = String(format: "w%d-lr%g-std%g-tau%g", width, hyper.learningRate, hyper.initStd, hyper.outputMultiplier)
+            + (seedIndex > 0 ? "-seed\(seedIndex)" : "")
         let dir = directory.appendingPathComponent("runs/\(design.name)/\(name)").path
         let counts = try config.model.parameterCounts()
         let flops = try config.model.trainingFLOPsPerToken() * Double(config.tokensPerStep * config.steps)
         let run = StudyRun(id: id, study: spec.name, design: design.name, phase: phase, width: width, hyper: hyper,
-                           parameters: counts.scaling, flops: flops, steps: config.steps, directory: dir, config: config)
+                           parameters: counts.scaling, flops: flops, steps: config.steps, directory: dir, config: config, seedIndex: seedIndex)
         try store.plan(run)
         return run
     }
@@ -154,9 +159,15 @@ public final class StudyRunner {
             }
         }
 
-        // Each design's target run, planned once: its size is what the fit predicts, its FLOPs what the cost compares.
-        var targets: [String: StudyRun] = [:]
-        for d in spec.designs { targets[d.name] = try plan(d, width: spec.targetWidth, hyper: chosen[d.name]!.best.hyper, phase: .target) }
+        // Each design's target runs (one per seed), planned once: the size is what the fit predicts, the first
+        // seed's FLOPs what the cost compares (one target run).
+        var targetSeeds: [String: [StudyRun]] = [:]
+        for d in spec.designs {
+            targetSeeds[d.name] = try (0 ..< spec.seedCount).map {
+                try plan(d, width: spec.targetWidth, hyper: chosen[d.name]!.best.hyper, phase: .target, seedIndex: $0)
+            }
+        }
+        let targets = targetSeeds.mapValues { $0[0] }
 
         // (2) μTransfer: the same (l, σ, τ) at every width; Table 2 scales them per tensor.
         reporter.report(.muTransferPhase(baseWidth: base))
@@ -171,7 +182,9 @@ public final class StudyRunner {
         var proxyRuns: [String: [StudyRun]] = [:]
         for d in spec.designs {
             let hypers = spec.averagesBasin ? chosen[d.name]!.basin : [chosen[d.name]!.best.hyper]
-            proxyRuns[d.name] = try spec.proxyWidths.flatMap { w in try hypers.map { try plan(d, width: w, hyper: $0, phase: .proxy) } }
+            proxyRuns[d.name] = try spec.proxyWidths.flatMap { w in try hypers.flatMap { h in
+                try (0 ..< spec.seedCount).map { try plan(d, width: w, hyper: h, phase: .proxy, seedIndex: $0) }
+            } }
         }
         try execute(spec.designs.flatMap { proxyRuns[$0.name]! }, executor: executor, phase: .proxy)
         stored = try storedRuns()
@@ -180,13 +193,14 @@ public final class StudyRunner {
         reporter.report(.fitPhase(targetWidth: spec.targetWidth))
         var outcomes: [StudyResult.DesignOutcome] = []
         for d in spec.designs {
-            let points = proxyPoints(proxyRuns[d.name]!.compactMap { stored[$0.id] }, widths: spec.proxyWidths)
+            let points = proxyPoints(proxyRuns[d.name]!.compactMap { stored[$0.id] }, widths: spec.proxyWidths, seeds: spec.seedCount)
             if !points.skipped.isEmpty { reporter.report(.leftOutOfFit(design: d.name, skipped: points.skipped)) }
             let (choice, target) = (chosen[d.name]!, targets[d.name]!)
             var outcome = StudyResult.DesignOutcome(design: d.name, best: choice.best.hyper, basin: choice.basin, fit: nil, fitError: nil,
                                                     backtest: [], prediction: nil, targetParameters: target.parameters, targetLoss: nil,
                                                     relativeError: nil)
             outcome.gridEdges = choice.edges.isEmpty ? nil : choice.edges
+            outcome.seedStandardDeviation = points.seedStandardDeviation
             let fit: DesignFit
             do { fit = try fitDesign(points, holdOut: spec.backtestCount) } catch {
                 reporter.report(.noFit(design: d.name, error: error.localizedDescription, points: points))
@@ -219,15 +233,18 @@ public final class StudyRunner {
         // (8) The target itself, to check the prediction.
         if spec.trainsTarget {
             reporter.report(.targetPhase(targetWidth: spec.targetWidth))
-            let targetRuns = spec.designs.map { targets[$0.name]! }
-            try execute(targetRuns, executor: executor, phase: .target)
+            try execute(spec.designs.flatMap { targetSeeds[$0.name]! }, executor: executor, phase: .target)
             stored = try storedRuns()
-            for (i, t) in targetRuns.enumerated() {
-                let actual = stored[t.id].flatMap { $0.status == .done ? $0.loss : nil }
-                reporter.report(.targetChecked(design: t.design, prediction: outcomes[i].prediction, actual: actual, status: stored[t.id]?.status))
+            for (i, d) in spec.designs.enumerated() {
+                // The target's loss: the mean over its seeds that finished (the first run's status when none did).
+                let runs = targetSeeds[d.name]!.compactMap { stored[$0.id] }
+                let losses = runs.compactMap { $0.status == .done ? $0.loss : nil }
+                let actual = losses.isEmpty ? nil : losses.reduce(0, +) / Double(losses.count)
+                reporter.report(.targetChecked(design: d.name, prediction: outcomes[i].prediction, actual: actual, status: runs.first?.status))
                 guard let loss = actual else { continue }
                 outcomes[i].targetLoss = loss
                 outcomes[i].alternative?.prediction?.actual = loss
+                if spec.seedCount > 1 { outcomes[i].targetSeedLosses = losses }
                 guard var prediction = outcomes[i].prediction else { continue }
                 prediction.actual = loss
                 outcomes[i].prediction = prediction
@@ -324,7 +341,7 @@ final class StudyRecorder: RunEvents {
 
 /// FNV-1a, 64 bits, as 16 hex digits: a run's id from its config.
 func fnv1a(_ data: Data) -> String {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in data { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-    return String(format: "%016llx", h)
+    var h = FNV1a()
+    h.combine(bytes: data)
+    return h.hex
 }

@@ -27,8 +27,15 @@ public struct StudySpec: Codable, Hashable, Sendable {
         public var sequenceLength: Int
         public var warmupSteps: Int?
         public var decay: Schedule.Decay?
-        /// Mean training loss over this many steps before the last step is the loss that is fitted.
+        /// The measured loss a run contributes to the grid choice and the fit (default `validation`).
+        public var fitLoss: FitLoss?
+        /// With `fitLoss: trainingWindow`: the mean training loss over this many steps up to the last (default 100).
         public var lossWindow: Int?
+        /// Target tokens of the fixed validation set every evaluation reads (default ``StudySpec/defaultValidationTokens``).
+        public var validationTokens: Int?
+        /// Evaluations on the validation set along training, at steps ⌈steps·i/n⌉ for i = 1…n (default
+        /// ``StudySpec/defaultEvaluations``); the last one, at the final step, is the run's validation loss.
+        public var evaluations: Int?
         /// Checkpoint every this many steps, so a killed study loses at most this much of a run.
         public var checkpointEvery: Int?
         public var weightDecay: Double?
@@ -74,6 +81,9 @@ public struct StudySpec: Codable, Hashable, Sendable {
     public var budget: Budget
     public var seed: UInt64?
     public var dataSeed: UInt64?
+    /// K: every proxy (and the target, when trained) is trained K times, run k (0…K − 1) with seed + k and
+    /// dataSeed + k; the fit uses each width's mean loss with its standard error (default 1).
+    public var seeds: Int?
     /// Where runs train: cpu, cuda, cuda:N or auto (default). Not part of a run's identity: a study
     /// started on one device continues on another (`nanolm study run --device` overrides it).
     public var device: DeviceChoice?
@@ -82,11 +92,11 @@ public struct StudySpec: Codable, Hashable, Sendable {
     /// The keys each part of the file may use: a misspelt key is an error, not a silently ignored line.
     static let allowedKeys: [String: Set<String>] = [
         "": ["name", "data", "vocabularySize", "baseWidth", "designs", "grid", "proxyWidths", "targetWidth", "budget",
-             "seed", "dataSeed", "device", "options"],
+             "seed", "dataSeed", "seeds", "device", "options"],
         "designs": ["name", "architecture", "layers", "ffnRatio", "headDim", "tiedEmbeddings", "dropout"],
         "grid": ["learningRates", "initStds", "outputMultipliers"],
-        "budget": ["steps", "batchSize", "sequenceLength", "warmupSteps", "decay", "lossWindow", "checkpointEvery",
-                   "weightDecay", "autocast"],
+        "budget": ["steps", "batchSize", "sequenceLength", "warmupSteps", "decay", "fitLoss", "lossWindow", "validationTokens",
+                   "evaluations", "checkpointEvery", "weightDecay", "autocast"],
         "options": ["basinTolerance", "averageBasin", "trainTarget", "backtest", "level", "transferCheckWidths", "evaluate", "stackGrid",
                     "fitOn", "curveFrom"],
     ]
@@ -208,6 +218,9 @@ public struct StudySpec: Codable, Hashable, Sendable {
                   "field 'budget.steps': \(budget.steps) steps of \(microBatch) tokens exceed the limit of \(Limits.totalTokens) tokens per run")
         try check((0...budget.steps).contains(budget.warmupSteps ?? 0), "field 'budget.warmupSteps' must be in 0...steps")
         if let n = budget.lossWindow { try check(Limits.check(n, in: 1 ... Limits.steps, "budget.lossWindow")) }
+        if let n = budget.validationTokens { try check(Limits.check(n, in: 1 ... Limits.totalTokens, "budget.validationTokens")) }
+        if let n = budget.evaluations { try check(Limits.check(n, in: 1 ... min(budget.steps, Self.maxEvaluations), "budget.evaluations")) }
+        if let k = seeds { try check(Limits.check(k, in: 1 ... Self.maxSeeds, "seeds")) }
         if let n = budget.checkpointEvery { try check(Limits.check(n, in: 0 ... Limits.steps, "budget.checkpointEvery")) }
         if let wd = budget.weightDecay { try check(Limits.check(wd, in: 0 ... 1e6, "budget.weightDecay")) }
         if let t = options?.basinTolerance { try check(Limits.check(t, in: 0 ... 1e6, "options.basinTolerance")) }
@@ -222,7 +235,23 @@ public struct StudySpec: Codable, Hashable, Sendable {
                   "field 'data': \(data) has no index.json: build it with `nanolm data build --track nano --tokenizer bytes --out \(data)`")
     }
 
+    /// At most this many seeds per run (`seeds`): K × the proxies' cost is trained.
+    public static let maxSeeds = 64
+    /// At most this many evaluations per run (`budget.evaluations`).
+    public static let maxEvaluations = 1000
+    /// The validation set's size when `budget.validationTokens` is not given (docs/DESIGN.md, "The validation set").
+    public static let defaultValidationTokens = 131_072
+    /// Evaluations along training when `budget.evaluations` is not given.
+    public static let defaultEvaluations = 8
+
     var basinTolerance: Double { options?.basinTolerance ?? 0.01 }
+    var seedCount: Int { seeds ?? 1 }
+    var fitLoss: FitLoss { budget.fitLoss ?? .validation }
+    /// The steps at which every run is evaluated on the validation set: ⌈steps·i/n⌉, i = 1…n.
+    var evaluationSteps: [Int] {
+        let n = budget.evaluations ?? Self.defaultEvaluations, steps = budget.steps
+        return Array(Set((1 ... max(n, 1)).map { (steps * $0 + n - 1) / n })).sorted()
+    }
     var averagesBasin: Bool { options?.averageBasin ?? false }
     var trainsTarget: Bool { options?.trainTarget ?? true }
     var backtestCount: Int { options?.backtest ?? 1 }
@@ -238,6 +267,25 @@ public struct StudySpec: Codable, Hashable, Sendable {
         } } }
         return points
     }
+}
+
+/// The measured loss a study fits (and chooses grid points by).
+public enum FitLoss: String, Codable, Sendable, CaseIterable {
+    /// The loss on the fixed validation set at the last step (the default: docs/DESIGN.md, "The fitted loss").
+    case validation
+    /// The mean training loss over the last `lossWindow` steps (the paper's code; the default before issue 16).
+    case trainingWindow
+
+    /// What it is, in words, for `spec`'s budget.
+    func description(_ spec: StudySpec) -> String {
+        switch self {
+        case .validation:
+            return "the loss on the fixed validation set (\(spec.budget.validationTokens ?? StudySpec.defaultValidationTokens) tokens) at the last step"
+        case .trainingWindow: return "the mean training loss over the last \(min(spec.budget.lossWindow ?? 100, spec.budget.steps)) steps"
+        }
+    }
+
+    var axisLabel: String { self == .validation ? "validation loss" : "training loss (window mean)" }
 }
 
 public enum StudyError: Error, LocalizedError {

@@ -80,23 +80,49 @@ public func muTransfer(_ hyper: MuHyperParameters, base: Int, widths: [Int]) -> 
     }
 }
 
-/// (4) The points a design's fit uses: per proxy width, C and the mean loss of its finished runs.
+/// (4) The points a design's fit uses: per proxy width, C and the mean loss of its finished runs, and with
+/// seeds the standard error of that mean.
 public struct ProxyPoints: Codable, Sendable {
     public var sizes: [Double] = []
     public var losses: [Double] = []
+    /// Per point, the finished runs' losses the mean is taken over (one per seed and basin point).
+    public var runLosses: [[Double]] = []
+    /// With seeds: per point, the standard error of its mean, s/√k — s the seeds' standard deviation pooled
+    /// over every (width, hyperparameters) cell, k the point's finished runs (docs/DESIGN.md, "Seeds").
+    /// nil with one seed, or when no cell has two finished seeds: the fit is then unweighted.
+    public var standardErrors: [Double]?
+    /// The pooled standard deviation and its degrees of freedom (Σ (k_cell − 1)).
+    public var seedStandardDeviation: Double?
+    public var seedDegreesOfFreedom: Int?
     /// Widths with runs that did not finish, and their statuses (left out of the mean, or of the fit).
     public var skipped: [String] = []
 }
 
-public func proxyPoints(_ runs: [StoredRun], widths: [Int]) -> ProxyPoints {
+/// The fit's points from a design's proxy runs; `seeds` is the study's K (standard errors only when K > 1).
+public func proxyPoints(_ runs: [StoredRun], widths: [Int], seeds: Int = 1) -> ProxyPoints {
     var points = ProxyPoints()
+    var squares = 0.0, dof = 0
     for w in widths {
         let atWidth = runs.filter { $0.width == w }
         let ok = atWidth.filter { $0.status == .done && $0.loss != nil }
         if ok.count < atWidth.count { points.skipped.append("width \(w): \(atWidth.filter { $0.status != .done }.map(\.status.rawValue))") }
         guard let first = ok.first else { continue }
+        let losses = ok.map { $0.loss! }
         points.sizes.append(Double(first.parameters))
-        points.losses.append(ok.map { $0.loss! }.reduce(0, +) / Double(ok.count))
+        points.losses.append(losses.reduce(0, +) / Double(losses.count))
+        points.runLosses.append(losses)
+        // Seeds of one cell (width and hyperparameters) scatter about the cell's mean.
+        for cell in Dictionary(grouping: ok, by: \.hyper).values where cell.count >= 2 {
+            let l = cell.map { $0.loss! }, mean = l.reduce(0, +) / Double(l.count)
+            squares += l.map { ($0 - mean) * ($0 - mean) }.reduce(0, +)
+            dof += l.count - 1
+        }
+    }
+    if seeds > 1 && dof > 0 && squares > 0 {
+        let s = (squares / Double(dof)).squareRoot()
+        points.seedStandardDeviation = s
+        points.seedDegreesOfFreedom = dof
+        points.standardErrors = points.runLosses.map { s / Double($0.count).squareRoot() }
     }
     return points
 }
@@ -110,12 +136,16 @@ public struct DesignFit: Codable, Sendable {
 }
 
 /// Throws the law's error when the points admit no decreasing power law. The backtest needs at least four
-/// points left after holding out; with fewer it is skipped (not an error).
+/// points left after holding out; with fewer it is skipped (not an error). With standard errors (seeds) the
+/// fit weights by them, its covariance at least what they imply (``SigmaScale/atLeastAbsolute``).
 public func fitDesign(_ points: ProxyPoints, holdOut: Int) throws -> DesignFit {
-    let fit = try fitMuScaling(parameters: points.sizes, losses: points.losses)
+    let fit = try fitMuScaling(parameters: points.sizes, losses: points.losses, sigma: points.standardErrors, sigmaScale: .atLeastAbsolute)
     var result = DesignFit(fit: fit, backtest: [])
     if holdOut > 0 && points.sizes.count - holdOut >= 4 {
-        do { result.backtest = try backtestMuScaling(parameters: points.sizes, losses: points.losses, holdOutLargest: holdOut) } catch {
+        do {
+            result.backtest = try backtestMuScaling(parameters: points.sizes, losses: points.losses, sigma: points.standardErrors,
+                                                    holdOutLargest: holdOut)
+        } catch {
             result.backtestError = error.localizedDescription
         }
     }

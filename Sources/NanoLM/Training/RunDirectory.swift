@@ -6,7 +6,7 @@ import Torch
 ///     config.json               the TrainingConfig
 ///     data.txt                  the token data it trains on: a `nanolm data build` directory, or "synthetic"
 ///     metrics.jsonl             one line per step {step, loss, lr, grad_norm, tokens, tokens_per_s, elapsed},
-///                               and {step, val_loss} at evaluations
+///                               and {step, tokens, val_loss, val_se, val_targets, val_checksum} at evaluations
 ///     checkpoint.safetensors    weights ("model." + state-dict key), AdamW moments ("optimizer."), the RNG
 ///                               states ("rng.global"; "rng.cuda" on a GPU) and the loop state (metadata "nanolm.state"), written
 ///                               atomically (temporary file + rename)
@@ -76,6 +76,15 @@ public struct RunDirectory: Hashable, Sendable {
     public var finishedSummary: RunSummary? {
         guard let summary = readSummary(), summary.status != .interrupted else { return nil }
         return summary
+    }
+
+    /// The run's learning curve on the fixed validation set: every evaluation (step, training tokens seen,
+    /// loss, its standard error, targets evaluated, checksum of the tokens), in step order, from summary.json.
+    /// Empty while the run has not ended (an interrupted run's summary holds the evaluations so far) and for
+    /// runs that ended before evaluations were kept. A study keeps the same points in its database
+    /// (``StudyStore/validationCurves(study:)``). Points share a checksum when they read the same tokens.
+    public func validationCurve() -> [ValidationPoint] {
+        (readSummary()?.evaluations ?? []).sorted { $0.step < $1.step }
     }
 
     // MARK: metrics.jsonl

@@ -24,6 +24,7 @@ public final class Trainer {
     /// Where the model, its batches and the optimizer state live (resolved from `config.device` by `run()`).
     public private(set) var device = Device.cpu
     var state = LoopState()
+    var warnedShortValidation = false
 
     public init(config: TrainingConfig, model: any LanguageModel, data: any BatchSource, directory: URL) throws {
         try config.validate()
@@ -109,11 +110,12 @@ public final class Trainer {
 
             let recording = config.recordSteps.contains(state.step) || state.step == config.steps
             if recording || config.evalSteps.contains(state.step) {
-                let validation = try evaluate()
-                try metrics?.append(["step": state.step, "val_loss": validation])
+                let validation = try evaluate().point(step: state.step, tokens: state.tokens)
+                state.evaluations = (state.evaluations ?? []) + [validation]
+                try metrics?.append(validation.metricsLine)
                 if recording {
                     let window = state.recentLosses.reduce(0, +) / Double(state.recentLosses.count)
-                    state.recorded.append(RecordedLoss(step: state.step, trainLoss: window, validationLoss: validation))
+                    state.recorded.append(RecordedLoss(step: state.step, trainLoss: window, validationLoss: validation.loss))
                 }
             }
             progress(TrainingProgress(step: state.step, totalSteps: config.steps, loss: loss, learningRate: lr,
@@ -129,7 +131,7 @@ public final class Trainer {
             status: status, steps: state.step, divergedAtStep: state.divergedAt, recorded: state.recorded,
             finalLoss: state.recentLosses.last, parameterCount: model.parameterCount, tokens: state.tokens,
             tokensPerSecond: Double(state.tokens - (resumed ? state.tokensAtResume : 0)) / max(Date().timeIntervalSince(started), 1e-9),
-            elapsed: state.elapsed, peakResidentBytes: peakResidentBytes())
+            elapsed: state.elapsed, peakResidentBytes: peakResidentBytes(), evaluations: state.evaluations)
         if isPrimary { try files.writeSummary(summary) }
         return summary
     }
@@ -146,13 +148,31 @@ public final class Trainer {
                         : try model.loss(batch, training: training)
     }
 
-    /// Mean held-out loss over `config.evalBatches` batches.
-    public func evaluate() throws -> Double {
-        try withNoGrad {
-            var total = 0.0
-            for i in 0 ..< config.evalBatches { total += try forward(data.validationBatch(i).moved(to: device), training: false).item() }
-            return total / Double(config.evalBatches)
+    /// The model's per-token losses on the fixed validation set: its first
+    /// ``TrainingConfig/validationWindows(windowTokens:)`` windows (all of them when the split holds fewer),
+    /// in forward passes of `batchSize` windows, or of 2,048 tokens when that is more (no backward pass to
+    /// hold, so short sequences go in larger batches). The same tokens whatever the model, seed or data seed.
+    public func evaluate() throws -> ValidationMeasurement {
+        let asked = config.validationWindows(windowTokens: data.validationWindowTokens)
+        let windows = min(asked, data.validationWindowCount)
+        if windows < asked && !warnedShortValidation {
+            warnedShortValidation = true
+            let warning = "the validation split holds \(data.validationWindowCount) windows of \(data.validationWindowTokens) tokens, "
+                + "fewer than the \(asked) asked for: every evaluation reads all of them"
+            warnings.append(warning)
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }
+        var measurement = ValidationMeasurement()
+        try withNoGrad {
+            let rows = max(config.batchSize, 2048 / max(data.validationWindowTokens, 1))
+            for start in stride(from: 0, to: windows, by: rows) {
+                let batch = try data.validationBatch(windows: start ..< min(start + rows, windows))
+                let moved = try batch.moved(to: device)
+                let losses = config.autocast ? try withAutocast(.bfloat16) { try model.tokenLosses(moved) } : try model.tokenLosses(moved)
+                try measurement.add(batch, losses: losses)
+            }
+        }
+        return measurement
     }
 
     // MARK: Checkpoints
@@ -206,6 +226,8 @@ struct LoopState: Codable {
     var recentLosses: [Double] = []
     var recorded: [RecordedLoss] = []
     var divergedAt: Int?
+    /// Every evaluation on the validation set so far (nil in checkpoints written before they were kept).
+    var evaluations: [ValidationPoint]?
 }
 
 /// A loss recorded for the fit at a recording step.
@@ -230,6 +252,9 @@ public struct RunSummary: Codable, Sendable {
     public var tokensPerSecond: Double
     public var elapsed: TimeInterval
     public var peakResidentBytes: Int
+    /// Every evaluation on the fixed validation set, in step order: the run's learning curve
+    /// (``RunDirectory/validationCurve()``). nil in summaries written before it was kept.
+    public var evaluations: [ValidationPoint]? = nil
 }
 
 /// Reported after every step.

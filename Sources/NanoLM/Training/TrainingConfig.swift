@@ -29,8 +29,13 @@ public struct TrainingConfig: Codable, Hashable, Sendable {
     public var lossWindow = 100
     /// Steps at which held-out loss is evaluated, besides every recording step.
     public var evalSteps: [Int] = []
-    /// Held-out batches per evaluation.
+    /// Without ``validationTokens``: each evaluation reads `evalBatches` × `batchSize` windows of the fixed
+    /// validation set.
     public var evalBatches = 4
+    /// Target tokens each evaluation reads from the fixed validation set (the first ⌈n / window⌉ windows of the
+    /// data's validation split; all of them when the split holds fewer). nil: ``evalBatches`` batches' worth.
+    /// See ``Trainer/evaluate()`` and docs/DESIGN.md ("The validation set").
+    public var validationTokens: Int?
     /// Write a checkpoint every this many steps (0: only at the end and on interruption).
     public var checkpointEvery = 0
     /// A loss above this multiple of the first step's loss (or a non-finite one) ends the run as diverged.
@@ -68,6 +73,12 @@ public struct TrainingConfig: Codable, Hashable, Sendable {
                  floor: finalLearningRate)
     }
 
+    /// Validation windows each evaluation asks for, windows of `windowTokens` tokens.
+    public func validationWindows(windowTokens: Int) -> Int {
+        guard let n = validationTokens else { return evalBatches * batchSize }
+        return (n + windowTokens - 1) / max(windowTokens, 1)
+    }
+
     /// Tokens consumed per optimizer step.
     public var tokensPerStep: Int { batchSize * gradientAccumulation * model.sequenceLength }
 
@@ -85,6 +96,9 @@ public struct TrainingConfig: Codable, Hashable, Sendable {
         try check(!overflow && tokens <= Limits.totalTokens,
                   "steps × tokens per step (\(steps) × \(tokensPerStep)) exceeds \(Limits.totalTokens) tokens: train fewer steps or smaller batches")
         try check(evalBatches >= 1 && evalBatches <= Limits.batchSize, "evalBatches must be in 1...\(Limits.batchSize), got \(evalBatches)")
+        try check(validationTokens.map { (1 ... Limits.totalTokens).contains($0) } ?? true,
+                  "validationTokens must be in 1...\(Limits.totalTokens), got \(validationTokens ?? 0)")
+        try check(evalSteps.allSatisfy { (1 ... steps).contains($0) }, "evalSteps must lie in 1...\(steps), got \(evalSteps)")
         try check(checkpointEvery >= 0, "checkpointEvery must not be negative, got \(checkpointEvery)")
         try check(threads.map { (1 ... 4096).contains($0) } ?? true, "threads must be in 1...4096, got \(threads ?? 0)")
         try check(clipNorm >= 0 && clipNorm.isFinite && finalLearningRate >= 0 && finalLearningRate.isFinite,

@@ -13,7 +13,9 @@ public func openTrainingData(_ spec: String, config: TrainingConfig) throws -> a
         let special = SpecialTokens.synthetic(vocabularySize: v)
         let bound = max(2, v - 3 - min(100, v / 4))  // leave the top ids to special tokens and sentinels
         let tokens = (0 ..< 200_000).map { _ in Int32(random.next(below: bound)) }
-        let validation = Array(tokens.suffix(20_000))
+        // Held out: 20,000 further draws, never trained on (the validation set was once the last 20,000
+        // training tokens; the training tokens are unchanged).
+        let validation = (0 ..< 20_000).map { _ in Int32(random.next(below: bound)) }
         switch objective {
         case .causal:
             return try CausalLMBatches(training: tokens, validation: validation, batchSize: config.batchSize,

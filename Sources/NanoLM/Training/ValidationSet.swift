@@ -1,0 +1,111 @@
+import Foundation
+import Torch
+
+// The fixed validation set: a run evaluates the first W windows of its data's validation split
+// (``BatchSource/validationBatch(windows:)``: back-to-back windows, masks and spans seeded by a constant), so
+// every width, design (of one objective and sequence length), seed and data seed of a study is measured on
+// the same tokens. docs/DESIGN.md ("The validation set") says how large and how often.
+
+/// One evaluation on the fixed validation set, as a run records it: in summary.json's `evaluations`, in
+/// metrics.jsonl (`val_loss`, `val_se`, `val_targets`, `val_checksum`), and in a study's `validation` table.
+public struct ValidationPoint: Codable, Hashable, Sendable {
+    /// Optimizer steps done when it was measured.
+    public var step: Int
+    /// Training tokens seen by then.
+    public var tokens: Int
+    /// Mean cross-entropy per target token over the set.
+    public var loss: Double
+    /// The standard error of `loss` as an estimate of the loss on held-out text of this kind (the set is a
+    /// sample of it): batch means over consecutive windows (``ValidationMeasurement/standardError``). nil
+    /// with fewer than two windows.
+    public var standardError: Double?
+    /// Target tokens evaluated.
+    public var targets: Int
+    /// FNV-1a 64 of every token id evaluated, window by window (inputs, then targets, as little-endian
+    /// Int64): two runs with the same checksum were measured on the same tokens.
+    public var checksum: String
+}
+
+extension ValidationPoint {
+    /// Its line in metrics.jsonl.
+    var metricsLine: [String: Any] {
+        var line: [String: Any] = ["step": step, "tokens": tokens, "val_loss": loss, "val_targets": targets, "val_checksum": checksum]
+        if let standardError { line["val_se"] = standardError }
+        return line
+    }
+}
+
+/// The per-window losses of one evaluation.
+public struct ValidationMeasurement: Sendable {
+    /// Per window: the summed cross-entropy of its targets, and how many targets count.
+    public private(set) var sums: [Double] = []
+    public private(set) var counts: [Int] = []
+    var hash = FNV1a()
+
+    /// Groups of consecutive windows for the batch-means standard error (at most this many).
+    public static let groups = 32
+
+    public init() {}
+
+    /// Mean loss per target token.
+    public var loss: Double { sums.reduce(0, +) / Double(max(counts.reduce(0, +), 1)) }
+    public var targets: Int { counts.reduce(0, +) }
+    public var checksum: String { hash.hex }
+
+    /// The standard error of ``loss`` by batch means: the windows are cut into `groups` runs of consecutive
+    /// windows (text is correlated within a document, and a document spans windows; groups of many windows
+    /// are nearly independent), and the ratio estimator's variance is taken over the groups:
+    /// SE² = G/(G − 1) · Σ_g (S_g − L·N_g)² / N², S_g and N_g a group's summed loss and targets, N = Σ N_g.
+    /// nil with fewer than two windows.
+    public func standardError(groups: Int = ValidationMeasurement.groups) -> Double? {
+        let w = sums.count, g = min(groups, w)
+        guard g >= 2, targets > 0 else { return nil }
+        let mean = loss
+        var total = 0.0
+        for i in 0 ..< g {
+            let range = i * w / g ..< (i + 1) * w / g
+            let s = sums[range].reduce(0, +), n = Double(counts[range].reduce(0, +))
+            total += (s - mean * n) * (s - mean * n)
+        }
+        let n = Double(targets)
+        return (total * Double(g) / Double(g - 1)).squareRoot() / n
+    }
+
+    /// Adds a batch of windows: `batch` on the CPU (its ids are hashed) and its per-position losses [B, T].
+    mutating func add(_ batch: Batch, losses: Tensor) throws {
+        let rows = batch.targets.shape[0]
+        let t = batch.targets.shape[1], ti = batch.inputs.shape[1]
+        let l = try losses.to(.float64, device: .cpu).toArray(Double.self)
+        let inputs = try batch.inputs.toArray(Int64.self), targets = try batch.targets.toArray(Int64.self)
+        for row in 0 ..< rows {
+            var sum = 0.0, count = 0
+            for j in row * t ..< (row + 1) * t where targets[j] != Int64(Batch.ignoreIndex) { sum += l[j]; count += 1 }
+            sums.append(sum)
+            counts.append(count)
+            hash.combine(inputs[row * ti ..< (row + 1) * ti])
+            hash.combine(targets[row * t ..< (row + 1) * t])
+        }
+    }
+
+    func point(step: Int, tokens: Int) -> ValidationPoint {
+        ValidationPoint(step: step, tokens: tokens, loss: loss, standardError: standardError(), targets: targets, checksum: checksum)
+    }
+}
+
+/// FNV-1a, 64 bits, streamed: over bytes, or over Int64 values as their little-endian bytes.
+struct FNV1a: Sendable {
+    var state: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    mutating func combine<S: Sequence>(bytes: S) where S.Element == UInt8 {
+        for b in bytes { state = (state ^ UInt64(b)) &* 0x100_0000_01b3 }
+    }
+
+    mutating func combine<C: Collection>(_ values: C) where C.Element == Int64 {
+        for v in values {
+            var x = UInt64(bitPattern: v)
+            for _ in 0 ..< 8 { combine(bytes: CollectionOfOne(UInt8(x & 0xff))); x >>= 8 }
+        }
+    }
+
+    var hex: String { String(format: "%016llx", state) }
+}

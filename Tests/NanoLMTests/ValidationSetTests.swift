@@ -1,0 +1,145 @@
+import Foundation
+import XCTest
+import Torch
+@testable import NanoLM
+
+/// The fixed validation set (issue 16, item 3): the same tokens for every width, seed, data seed and batch
+/// size; its loss equals a computation by hand; every evaluation along training is recorded.
+final class ValidationSetTests: XCTestCase {
+    static let sequenceLength = 16
+    static let validation = TrainerTests.tokens(3000, seed: 2)
+
+    func data(seed: UInt64 = 3, batchSize: Int = 8) throws -> CausalLMBatches {
+        try CausalLMBatches(training: TrainerTests.tokens(4000, seed: 1), validation: Self.validation, batchSize: batchSize,
+                            sequenceLength: Self.sequenceLength, seed: seed)
+    }
+
+    func config(width: Int, batchSize: Int = 8, validationTokens: Int = 1000, steps: Int = 12) -> TrainingConfig {
+        var model = ModelConfig(architecture: .gpt, layers: 1, width: width, vocabularySize: 16, sequenceLength: Self.sequenceLength, headDim: 8,
+                                parametrization: Parametrization(kind: .muP, baseWidth: 16, zeroReadout: false))
+        model.hyper.learningRate = 0.02
+        var c = TrainingConfig(model: model, steps: steps, batchSize: batchSize)
+        c.validationTokens = validationTokens
+        c.evalSteps = [4, 8, 12]
+        c.lossWindow = 2
+        c.threads = 1
+        return c
+    }
+
+    func trainer(_ c: TrainingConfig, data: CausalLMBatches, seed: UInt64 = 0) throws -> Trainer {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-validation-\(UUID().uuidString)")
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        return try Trainer(config: c, model: makeModel(c.model, seed: seed), data: data, directory: dir)
+    }
+
+    /// FNV-1a of the windows the set should hold, from the raw validation tokens: window j reads tokens
+    /// [16j, 16j + 16] (inputs the first 16, targets the last 16), as little-endian Int64s.
+    func expectedChecksum(windows: Int) -> String {
+        var bytes = Data()
+        func append(_ v: Int32) { withUnsafeBytes(of: Int64(v).littleEndian) { bytes.append(contentsOf: $0) } }
+        let t = Self.sequenceLength
+        for j in 0 ..< windows {
+            for i in 0 ..< t { append(Self.validation[j * t + i]) }
+            for i in 0 ..< t { append(Self.validation[j * t + i + 1]) }
+        }
+        return fnv1a(bytes)
+    }
+
+    /// Two widths, two init seeds, two data seeds and two batch sizes read exactly the windows above: ⌈1000/16⌉ = 63.
+    func testTheSameTokensForEveryWidthSeedAndBatchSize() throws {
+        let expected = expectedChecksum(windows: 63)
+        let measurements = [
+            try trainer(config(width: 16), data: data()).evaluate(),
+            try trainer(config(width: 32), data: data()).evaluate(),
+            try trainer(config(width: 32), data: data(seed: 99), seed: 7).evaluate(),
+            try trainer(config(width: 16, batchSize: 5), data: data(batchSize: 5)).evaluate(),
+        ]
+        for m in measurements {
+            XCTAssertEqual(m.checksum, expected)
+            XCTAssertEqual(m.targets, 63 * 16)
+        }
+        XCTAssertNotEqual(measurements[0].loss, measurements[1].loss, "two widths are two models")
+    }
+
+    /// The loss is the mean over every target of −log softmax(logits)[target], computed here in Double from
+    /// the model's logits one window at a time; the standard error is the batch-means formula over 32 groups of
+    /// consecutive windows, by hand.
+    func testLossAndStandardErrorEqualAHandComputation() throws {
+        var c = config(width: 32, validationTokens: 64 * 16)
+        c.model.hyper.initStd = 0.3  // logits far from uniform
+        c.model.hyper.outputMultiplier = 4
+        let model = try makeModel(c.model, seed: 5) as! GPT
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-validation-\(UUID().uuidString)")
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let measured = try Trainer(config: c, model: model, data: data(), directory: dir).evaluate()
+
+        let t = Self.sequenceLength, v = 16
+        var windowSums: [Double] = []
+        for j in 0 ..< 64 {
+            let ids = (0 ..< t).map { Int64(Self.validation[j * t + $0]) }
+            let logits = try withNoGrad { try model.logits(Tensor(ids, shape: [1, t])).toArray(Float.self) }  // [1, T, V]
+            var sum = 0.0
+            for i in 0 ..< t {
+                let row = (0 ..< v).map { Double(logits[i * v + $0]) }
+                let m = row.max()!
+                let logZ = m + log(row.map { exp($0 - m) }.reduce(0, +))
+                sum += logZ - row[Int(Self.validation[j * t + i + 1])]
+            }
+            windowSums.append(sum)
+        }
+        let loss = windowSums.reduce(0, +) / Double(64 * t)
+        XCTAssertEqual(measured.loss, loss, accuracy: 1e-5)
+        XCTAssertGreaterThan(abs(loss - log(16)), 0.01, "a model that predicts something")
+        // 32 groups of 2 windows (32 targets each): SE² = 32/31 · Σ (S_g − L·32)² / (64·16)².
+        let groups = (0 ..< 32).map { windowSums[2 * $0] + windowSums[2 * $0 + 1] }
+        let se = (groups.map { ($0 - loss * 32) * ($0 - loss * 32) }.reduce(0, +) * 32 / 31).squareRoot() / Double(64 * t)
+        XCTAssertEqual(try XCTUnwrap(measured.standardError()), se, accuracy: 1e-6)
+    }
+
+    /// A run evaluates at evalSteps and the last step, records each point (step, tokens seen, loss, standard error,
+    /// checksum) in summary.json and metrics.jsonl, and `validationCurve()` reads them back in step order.
+    func testEvaluationsAlongTrainingAreRecorded() throws {
+        let c = config(width: 16)
+        let t = try trainer(c, data: data())
+        let summary = try t.run()
+        let curve = t.files.validationCurve()
+        XCTAssertEqual(curve.map(\.step), [4, 8, 12])
+        XCTAssertEqual(curve.map(\.tokens), [4, 8, 12].map { $0 * c.tokensPerStep })
+        XCTAssertEqual(Set(curve.map(\.checksum)), [expectedChecksum(windows: 63)])
+        XCTAssertTrue(curve.allSatisfy { $0.standardError != nil && $0.targets == 63 * 16 })
+        XCTAssertEqual(summary.recorded.last?.validationLoss, curve.last?.loss)
+        let lines = try String(contentsOf: t.files.metricsURL, encoding: .utf8).split(separator: "\n")
+            .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let logged = lines.compactMap { $0["val_loss"] as? Double }
+        XCTAssertEqual(logged.count, 3)
+        for (a, b) in zip(logged, curve.map(\.loss)) { XCTAssertEqual(a, b, accuracy: 1e-12) }
+    }
+
+    /// Masked-LM and span-corruption validation windows are the same for two data seeds (their masks and spans
+    /// are seeded by a constant), and differ from window to window.
+    func testMaskedAndSpanWindowsDoNotDependOnTheDataSeed() throws {
+        let special = SpecialTokens(vocabularySize: 64, eos: 63, mask: 62, pad: 61)
+        let tokens = (0 ..< 4000).map { Int32($0 % 60) }
+        func ids(_ b: Batch) throws -> [Int64] { try b.inputs.toArray(Int64.self) + b.targets.toArray(Int64.self) }
+        for seed in [UInt64(1), 2] {
+            let masked = try MaskedLMBatches(training: tokens, validation: tokens, batchSize: 4, sequenceLength: 32, seed: seed, special: special)
+            let spans = try SpanCorruptionBatches(training: tokens, validation: tokens, batchSize: 4, inputLength: 32, seed: seed, special: special)
+            let reference = try MaskedLMBatches(training: tokens, validation: tokens, batchSize: 2, sequenceLength: 32, seed: 5, special: special)
+            let referenceSpans = try SpanCorruptionBatches(training: tokens, validation: tokens, batchSize: 2, inputLength: 32, seed: 5, special: special)
+            XCTAssertEqual(try ids(masked.validationBatch(windows: 3 ..< 5)), try ids(reference.validationBatch(windows: 3 ..< 5)))
+            XCTAssertEqual(try ids(spans.validationBatch(windows: 3 ..< 5)), try ids(referenceSpans.validationBatch(windows: 3 ..< 5)))
+            XCTAssertNotEqual(try ids(masked.validationBatch(windows: 3 ..< 4)), try ids(masked.validationBatch(windows: 4 ..< 5)))
+        }
+    }
+
+    /// Asking for more windows than the split holds is an error naming both, never a read past the end.
+    func testWindowsOutsideTheSplitAreAnError() throws {
+        let d = try data()
+        XCTAssertEqual(d.validationWindowCount, (3000 - 1) / 16)
+        XCTAssertThrowsError(try d.validationBatch(windows: 180 ..< 190)) { XCTAssertTrue("\($0)".contains("187"), "\($0)") }
+        // A trainer asked for more reads all of them and says so.
+        let t = try trainer(config(width: 16, validationTokens: 100_000), data: d)
+        XCTAssertEqual(try t.evaluate().targets, 187 * 16)
+        XCTAssertEqual(t.warnings.count, 1)
+    }
+}
