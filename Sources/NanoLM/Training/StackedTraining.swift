@@ -124,7 +124,8 @@ public final class StackedTrainer {
             let summary = RunSummary(
                 status: status[r], steps: states[r].step, divergedAtStep: states[r].divergedAt, recorded: states[r].recorded,
                 finalLoss: states[r].recentLosses.last, parameterCount: parameterCount, tokens: states[r].tokens,
-                tokensPerSecond: tokensPerSecond(r), elapsed: states[r].elapsed, peakResidentBytes: peakResidentBytes())
+                tokensPerSecond: tokensPerSecond(r), elapsed: states[r].elapsed, peakResidentBytes: peakResidentBytes(),
+                evaluations: states[r].evaluations)
             try files[r].writeSummary(summary)
             return summary
         }
@@ -185,10 +186,12 @@ public final class StackedTrainer {
             if recording || config.evalSteps.contains(done) {
                 let validation = try evaluate(model, active: active, device: device)
                 for (i, r) in active.enumerated() {
-                    try metrics[r].append(["step": done, "val_loss": validation[i]])
+                    let point = validation[i].point(step: done, tokens: states[r].tokens)
+                    states[r].evaluations = (states[r].evaluations ?? []) + [point]
+                    try metrics[r].append(point.metricsLine)
                     if recording {
                         let window = states[r].recentLosses.reduce(0, +) / Double(states[r].recentLosses.count)
-                        states[r].recorded.append(RecordedLoss(step: done, trainLoss: window, validationLoss: validation[i]))
+                        states[r].recorded.append(RecordedLoss(step: done, trainLoss: window, validationLoss: point.loss))
                     }
                 }
             }
@@ -219,17 +222,25 @@ public final class StackedTrainer {
         (try Tensor.cat(batches.map(\.inputs)).to(device: device), try Tensor.cat(batches.map(\.targets)).to(device: device))
     }
 
-    /// Each active run's mean held-out loss over `config.evalBatches` batches.
-    func evaluate(_ model: StackedDecoder, active: [Int], device: Device) throws -> [Double] {
+    /// Each active run's per-token losses on the fixed validation set, as ``Trainer/evaluate()`` measures them:
+    /// the same windows for every run (the set depends on no seed), in batches of the same size.
+    func evaluate(_ model: StackedDecoder, active: [Int], device: Device) throws -> [ValidationMeasurement] {
+        let data = runs[active[0]].data
+        let windows = min(config.validationWindows(windowTokens: data.validationWindowTokens), data.validationWindowCount)
+        let rows = max(config.batchSize, 2048 / max(data.validationWindowTokens, 1))
+        var measurements = Array(repeating: ValidationMeasurement(), count: active.count)
         try withNoGrad {
-            var totals = Array(repeating: 0.0, count: active.count)
-            for b in 0 ..< config.evalBatches {
-                let (inputs, targets) = try batch(active.map { try runs[$0].data.validationBatch(b) }, device: device)
-                let losses = try model.losses(inputs: inputs, targets: targets, training: false).toArray(Float.self)
-                for i in totals.indices { totals[i] += Double(losses[i]) }
+            for start in stride(from: 0, to: windows, by: rows) {
+                let one = try data.validationBatch(windows: start ..< min(start + rows, windows))
+                let (b, t) = (one.targets.shape[0], one.targets.shape[1])
+                let (inputs, targets) = try batch(Array(repeating: one, count: active.count), device: device)
+                let logits = try model.logits(inputs, training: false)  // [R, B·T, V]
+                let losses = try crossEntropy(logits.reshape([-1, logits.shape[2]]), targets.reshape([-1]), reduction: .none,
+                                              ignoreIndex: Batch.ignoreIndex).reshape([active.count, b, t])  // [R, B, T]
+                for i in active.indices { try measurements[i].add(one, losses: losses.narrow(0, start: i, length: 1).reshape([b, t])) }
             }
-            return totals.map { $0 / Double(config.evalBatches) }
         }
+        return measurements
     }
 }
 
