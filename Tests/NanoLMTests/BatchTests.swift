@@ -54,7 +54,7 @@ final class BatchTests: XCTestCase {
             let s0 = try ints(narrow.trainingBatch(step: 0, micro: 0).inputs)
             XCTAssertNotEqual(s0, try ints(narrow.trainingBatch(step: 1, micro: 0).inputs), "\(objective)")
             XCTAssertNotEqual(s0, try ints(narrow.trainingBatch(step: 0, micro: 1).inputs), "\(objective)")
-            XCTAssertNotEqual(s0, try ints(narrow.validationBatch(windows: 0 ..< 4).inputs), "\(objective)")
+            XCTAssertNotEqual(s0, try ints(narrow.validationBatch(windows: Array(0 ..< 4)).inputs), "\(objective)")
         }
     }
 

@@ -38,7 +38,7 @@ final class RecordingSource: BatchSource {
         requested.append(try b.inputs.toArray(Int64.self))
         return b
     }
-    func validationBatch(windows: Range<Int>) throws -> Batch { try inner.validationBatch(windows: windows) }
+    func validationBatch(windows: [Int]) throws -> Batch { try inner.validationBatch(windows: windows) }
     var validationWindowCount: Int { inner.validationWindowCount }
     var validationWindowTokens: Int { inner.validationWindowTokens }
 }

@@ -7,11 +7,11 @@ import Torch
 public protocol BatchSource {
     /// Training batch for optimizer step `step` (0-based) and gradient-accumulation slot `micro`.
     func trainingBatch(step: Int, micro: Int) throws -> Batch
-    /// Windows `windows` of the fixed validation set, one row each: window j is the j-th run of
-    /// ``validationWindowTokens`` tokens from the start of the validation split, back to back, and any random
-    /// choice in it (a mask, a span) is seeded by ``validationSeed`` and j alone. So the set is the same for
-    /// every model, width, data seed and batch size: only the objective and the sequence length define it.
-    func validationBatch(windows: Range<Int>) throws -> Batch
+    /// Windows `windows` of the validation split, one row each: window j is the j-th run of
+    /// ``validationWindowTokens`` tokens from the start of the split, back to back, and any random choice in it
+    /// (a mask, a span) is seeded by ``validationSeed`` and j alone. So a window is the same for every model,
+    /// width, data seed and batch size: only the objective and the sequence length define it.
+    func validationBatch(windows: [Int]) throws -> Batch
     /// How many whole windows the validation split holds.
     var validationWindowCount: Int { get }
     /// Raw tokens one validation window consumes (causal LM: its targets; the window reads one token more).
@@ -29,10 +29,10 @@ func validationWindowStart(_ j: Int, length: Int, random: inout CounterRandom) -
     return j * length
 }
 
-/// Checks a range of validation windows against what the split holds.
-func checkValidationWindows(_ windows: Range<Int>, count: Int) throws {
-    guard windows.lowerBound >= 0, windows.upperBound <= count, !windows.isEmpty else {
-        throw ModelError.invalidConfiguration("validation windows \(windows) lie outside the \(count) windows the validation split holds")
+/// Checks validation windows against what the split holds.
+func checkValidationWindows(_ windows: [Int], count: Int) throws {
+    guard !windows.isEmpty, windows.allSatisfy({ (0 ..< count).contains($0) }) else {
+        throw ModelError.invalidConfiguration("validation windows \(windows.prefix(4))… lie outside the \(count) windows the validation split holds")
     }
 }
 
@@ -189,9 +189,9 @@ public struct CausalLMBatches: BatchSource {
     public var validationWindowTokens: Int { sequenceLength }
 
     /// Window j reads tokens [j·T, j·T + T] and predicts the last T of them: the windows' targets tile the split.
-    public func validationBatch(windows: Range<Int>) throws -> Batch {
+    public func validationBatch(windows: [Int]) throws -> Batch {
         try checkValidationWindows(windows, count: validationWindowCount)
-        return try batch(from: validation, rows: windows.count) { row, _ in (windows.lowerBound + row) * sequenceLength }
+        return try batch(from: validation, rows: windows.count) { row, _ in windows[row] * sequenceLength }
     }
 
     func batch(from tokens: any TokenStream, random: CounterRandom) throws -> Batch {
@@ -266,11 +266,11 @@ public struct MaskedLMBatches: BatchSource {
     public var validationWindowTokens: Int { sequenceLength }
 
     /// Window j is tokens [j·T, (j + 1)·T), masked by draws seeded with (``validationSeed``, j).
-    public func validationBatch(windows: Range<Int>) throws -> Batch {
+    public func validationBatch(windows: [Int]) throws -> Batch {
         try checkValidationWindows(windows, count: validationWindowCount)
         var random = CounterRandom(seed: validationSeed)
         return try batch(from: validation, rows: windows.count, random: &random) { row, random in
-            validationWindowStart(windows.lowerBound + row, length: sequenceLength, random: &random)
+            validationWindowStart(windows[row], length: sequenceLength, random: &random)
         }
     }
 
@@ -374,11 +374,11 @@ public struct SpanCorruptionBatches: BatchSource {
     public var validationWindowTokens: Int { rawLength }
 
     /// Window j is raw tokens [j·R, (j + 1)·R), R = ``rawLength``, its spans drawn with (``validationSeed``, j).
-    public func validationBatch(windows: Range<Int>) throws -> Batch {
+    public func validationBatch(windows: [Int]) throws -> Batch {
         try checkValidationWindows(windows, count: validationWindowCount)
         var random = CounterRandom(seed: validationSeed)
         return try batch(from: validation, rows: windows.count, random: &random) { row, random in
-            validationWindowStart(windows.lowerBound + row, length: rawLength, random: &random)
+            validationWindowStart(windows[row], length: rawLength, random: &random)
         }
     }
 

@@ -148,7 +148,7 @@ public struct RankSlice: BatchSource {
                      decoderInputs: try batch.decoderInputs.map(slice))
     }
 
-    public func validationBatch(windows: Range<Int>) throws -> Batch { try global.validationBatch(windows: windows) }
+    public func validationBatch(windows: [Int]) throws -> Batch { try global.validationBatch(windows: windows) }
     public var validationWindowCount: Int { global.validationWindowCount }
     public var validationWindowTokens: Int { global.validationWindowTokens }
 }

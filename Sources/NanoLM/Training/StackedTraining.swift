@@ -230,8 +230,9 @@ public final class StackedTrainer {
         let rows = max(config.batchSize, 2048 / max(data.validationWindowTokens, 1))
         var measurements = Array(repeating: ValidationMeasurement(), count: active.count)
         try withNoGrad {
+            let selected = evenlySpacedWindows(windows, of: data.validationWindowCount)
             for start in stride(from: 0, to: windows, by: rows) {
-                let one = try data.validationBatch(windows: start ..< min(start + rows, windows))
+                let one = try data.validationBatch(windows: Array(selected[start ..< min(start + rows, windows)]))
                 let (b, t) = (one.targets.shape[0], one.targets.shape[1])
                 let (inputs, targets) = try batch(Array(repeating: one, count: active.count), device: device)
                 let logits = try model.logits(inputs, training: false)  // [R, B·T, V]

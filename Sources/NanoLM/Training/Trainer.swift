@@ -148,8 +148,8 @@ public final class Trainer {
                         : try model.loss(batch, training: training)
     }
 
-    /// The model's per-token losses on the fixed validation set: its first
-    /// ``TrainingConfig/validationWindows(windowTokens:)`` windows (all of them when the split holds fewer),
+    /// The model's per-token losses on the fixed validation set: ``TrainingConfig/validationWindows(windowTokens:)``
+    /// windows spread evenly over the split (``evenlySpacedWindows(_:of:)``; all of them when it holds fewer),
     /// in forward passes of `batchSize` windows, or of 2,048 tokens when that is more (no backward pass to
     /// hold, so short sequences go in larger batches). The same tokens whatever the model, seed or data seed.
     public func evaluate() throws -> ValidationMeasurement {
@@ -165,8 +165,9 @@ public final class Trainer {
         var measurement = ValidationMeasurement()
         try withNoGrad {
             let rows = max(config.batchSize, 2048 / max(data.validationWindowTokens, 1))
+            let selected = evenlySpacedWindows(windows, of: data.validationWindowCount)
             for start in stride(from: 0, to: windows, by: rows) {
-                let batch = try data.validationBatch(windows: start ..< min(start + rows, windows))
+                let batch = try data.validationBatch(windows: Array(selected[start ..< min(start + rows, windows)]))
                 let moved = try batch.moved(to: device)
                 let losses = config.autocast ? try withAutocast(.bfloat16) { try model.tokenLosses(moved) } : try model.tokenLosses(moved)
                 try measurement.add(batch, losses: losses)

@@ -1,10 +1,17 @@
 import Foundation
 import Torch
 
-// The fixed validation set: a run evaluates the first W windows of its data's validation split
-// (``BatchSource/validationBatch(windows:)``: back-to-back windows, masks and spans seeded by a constant), so
+// The fixed validation set: a run evaluates W windows spread evenly over its data's validation split
+// (``evenlySpacedWindows(_:of:)``, ``BatchSource/validationBatch(windows:)``: masks and spans seeded by a constant), so
 // every width, design (of one objective and sequence length), seed and data seed of a study is measured on
 // the same tokens. docs/DESIGN.md ("The validation set") says how large and how often.
+
+/// The windows of the fixed validation set: `count` of the split's `total`, evenly spaced (window ⌊i·total/count⌋,
+/// i < count), so that a split held out domain after domain is sampled in proportion; all of them when
+/// count ≥ total.
+public func evenlySpacedWindows(_ count: Int, of total: Int) -> [Int] {
+    count >= total ? Array(0 ..< total) : (0 ..< count).map { $0 * total / count }
+}
 
 /// One evaluation on the fixed validation set, as a run records it: in summary.json's `evaluations`, in
 /// metrics.jsonl (`val_loss`, `val_se`, `val_targets`, `val_checksum`), and in a study's `validation` table.
