@@ -169,7 +169,7 @@ public final class Trainer {
             for start in stride(from: 0, to: windows, by: rows) {
                 let batch = try data.validationBatch(windows: Array(selected[start ..< min(start + rows, windows)]))
                 let moved = try batch.moved(to: device)
-                let losses = config.autocast ? try withAutocast(.bfloat16) { try model.tokenLosses(moved) } : try model.tokenLosses(moved)
+                let losses = config.autocast ? try withAutocast(.bfloat16, on: device) { try model.tokenLosses(moved) } : try model.tokenLosses(moved)
                 try measurement.add(batch, losses: losses)
             }
         }
