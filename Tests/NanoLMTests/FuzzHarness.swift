@@ -146,9 +146,13 @@ struct FuzzMutator {
 
 /// Runs targets: seeded cases, each on a worker thread under the hang limit.
 enum FuzzRun {
-    /// Longer than any reader takes on a valid file in a debug build on a loaded machine; not a speed
-    /// assertion, a guard against cases that never end.
+    /// CPU seconds of the case's own thread: longer than any reader takes on a valid file in a debug
+    /// build; not a speed assertion, a guard against cases that never end. Counted on the worker thread's
+    /// CPU clock, not the wall clock, so a loaded machine (or libtorch's spinning threads) cannot make a
+    /// slow case look hung.
     static let hangLimit: TimeInterval = 30
+    /// Wall-clock backstop, as a multiple of the limit: catches a case blocked without using CPU.
+    static let wallFactor: Double = 20
     static let environment = ProcessInfo.processInfo.environment
     /// Cases per target: NANOLM_FUZZ_CASES, or `defaultCases`.
     static func caseCount(default defaultCases: Int) -> Int { environment["NANOLM_FUZZ_CASES"].flatMap(Int.init) ?? defaultCases }
@@ -192,17 +196,32 @@ enum FuzzRun {
 
     enum Outcome: Equatable { case accepted, rejected, hang }
 
-    /// `body` on its own thread (8 MiB stack, as the main thread), waiting at most `limit`.
+    /// `body` on its own thread (8 MiB stack, as the main thread), waiting until that thread has used
+    /// `limit` seconds of CPU, or `wallFactor × limit` seconds have passed.
     static func runCase(limit: TimeInterval = hangLimit, _ body: @escaping () throws -> Void) -> Outcome {
-        final class Box: @unchecked Sendable { var outcome = Outcome.hang }
-        let box = Box(), done = DispatchSemaphore(value: 0)
+        final class Box: @unchecked Sendable { var outcome = Outcome.hang; var clock: clockid_t? }
+        let box = Box(), started = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
         let thread = Thread {
+            var clock = clockid_t()
+            if pthread_getcpuclockid(pthread_self(), &clock) == 0 { box.clock = clock }
+            started.signal()
             do { try body(); box.outcome = .accepted } catch { box.outcome = .rejected }
             done.signal()
         }
         thread.stackSize = 8 << 20
         thread.start()
-        return done.wait(timeout: .now() + limit) == .timedOut ? .hang : box.outcome
+        started.wait()
+        let wallDeadline = Date().addingTimeInterval(limit * wallFactor)
+        while done.wait(timeout: .now() + min(0.25, limit)) == .timedOut {
+            if Date() > wallDeadline || (box.clock.map(cpuSeconds) ?? 0) > limit { return .hang }
+        }
+        return box.outcome
+    }
+
+    /// Seconds on a thread's CPU clock; 0 once the thread has ended.
+    static func cpuSeconds(_ clock: clockid_t) -> Double {
+        var t = timespec()
+        return clock_gettime(clock, &t) == 0 ? Double(t.tv_sec) + Double(t.tv_nsec) / 1e9 : 0
     }
 }
 

@@ -27,9 +27,14 @@ final class FuzzTests: XCTestCase {
         }
     }
 
-    /// The harness can fail: a case that outlives its limit is a hang; returning and throwing are not.
+    /// The harness can fail: a case that uses more than its limit of CPU is a hang, and so is one blocked
+    /// past the wall-clock backstop; returning and throwing are not.
     func testTheHangGuardCatchesACaseThatDoesNotEnd() {
-        XCTAssertEqual(FuzzRun.runCase(limit: 0.2) { Thread.sleep(forTimeInterval: 2) }, .hang)
+        XCTAssertEqual(FuzzRun.runCase(limit: 0.1) {
+            let end = Date().addingTimeInterval(5)
+            while Date() < end {}   // spins until the guard gives up on it
+        }, .hang)
+        XCTAssertEqual(FuzzRun.runCase(limit: 0.05) { Thread.sleep(forTimeInterval: 30) }, .hang)
         XCTAssertEqual(FuzzRun.runCase(limit: 5) {}, .accepted)
         XCTAssertEqual(FuzzRun.runCase(limit: 5) { throw CocoaError(.fileNoSuchFile) }, .rejected)
     }
