@@ -29,9 +29,23 @@ final class CurveFitTests: XCTestCase {
                                                window: 2, from: 0.1)) { XCTAssertTrue("\($0.localizedDescription)".contains("none.jsonl")) }
     }
 
+    /// Validation points from 25% of 8 steps on (step 2), in step order, D the tokens seen; a non-finite
+    /// loss and a step past the run's steps are no points.
+    func testValidationPointsFromAFraction() {
+        let evaluations = [(4, 2.4), (1, 3.0), (2, 2.7), (3, .nan), (8, 2.1), (9, 2.0)].map {
+            ValidationPoint(step: $0.0, tokens: 100 * $0.0, loss: $0.1, standardError: nil, targets: 10, checksum: "0")
+        }
+        let points = validationCurve(evaluations, run: 3, parameters: 500, steps: 8, from: 0.25)
+        XCTAssertEqual(points.map(\.tokens), [200, 400, 800])
+        XCTAssertEqual(points.map(\.loss), [2.7, 2.4, 2.1])
+        XCTAssertTrue(points.allSatisfy { $0.run == 3 && $0.parameters == 500 })
+    }
+
     /// Writes each run's metrics.jsonl from L(N, D) = 2 + 30/N^0.4 + 8/D^0.3 (N its counted parameters, D its
-    /// tokens seen) and its summary.json with the final loss, as a trained run would.
+    /// tokens seen) and its summary.json with the final loss, as a trained run would; its evaluations on the
+    /// validation set, one per step, follow the same law plus `validationOffset`, so a fit says which it read.
     final class LawExecutor: RunExecutor {
+        static let validationOffset = 0.05
         static func law(_ n: Double, _ d: Double) -> Double { 2 + 30 * pow(n, -0.4) + 8 * pow(d, -0.3) }
         func train(_ jobs: [TrainingJob], batch: String, events: any RunEvents) throws {
             for (i, job) in jobs.enumerated() {
@@ -44,19 +58,30 @@ final class CurveFitTests: XCTestCase {
                 try FileManager.default.createDirectory(at: job.directory.url, withIntermediateDirectories: true)
                 try lines.joined(separator: "\n").write(to: job.directory.metricsURL, atomically: true, encoding: .utf8)
                 let final = Self.law(n, perStep * Double(job.config.steps))
-                let summary = RunSummary(status: .completed, steps: job.config.steps, divergedAtStep: nil,
-                                         recorded: [RecordedLoss(step: job.config.steps, trainLoss: final, validationLoss: final)],
+                var summary = RunSummary(status: .completed, steps: job.config.steps, divergedAtStep: nil,
+                                         recorded: [RecordedLoss(step: job.config.steps, trainLoss: final, validationLoss: final + Self.validationOffset)],
                                          finalLoss: final, parameterCount: 0, tokens: 0, tokensPerSecond: 0, elapsed: 0, peakResidentBytes: 0)
+                summary.evaluations = (1...job.config.steps).map { s in
+                    ValidationPoint(step: s, tokens: job.config.tokensPerStep * s, loss: Self.law(n, perStep * Double(s)) + Self.validationOffset,
+                                    standardError: nil, targets: 1000, checksum: "0")
+                }
                 try job.directory.writeSummary(summary)
                 try events.ended(i, .finished(summary))
             }
         }
     }
 
+    /// The curves the study fits are those of its fitted loss: the validation evaluations by default, the
+    /// training windows with `fitLoss: trainingWindow`; each predicts the law (plus the validation offset).
     func testStudyPredictsTheTargetFromCurvesOfAKnownLaw() throws {
-        let url = root.appendingPathComponent("study.yaml")
+        try checkCurveStudy(fitLoss: .validation, offset: LawExecutor.validationOffset)
+        try checkCurveStudy(fitLoss: .trainingWindow, offset: 0)
+    }
+
+    func checkCurveStudy(fitLoss: FitLoss, offset: Double) throws {
+        let url = root.appendingPathComponent("study-\(fitLoss).yaml")
         try """
-        name: curves
+        name: curves-\(fitLoss)
         data: synthetic
         vocabularySize: 128
         baseWidth: 32
@@ -65,16 +90,17 @@ final class CurveFitTests: XCTestCase {
         grid: {learningRates: [0.01]}
         proxyWidths: [32, 48, 64, 80, 96]
         targetWidth: 160
-        budget: {steps: 20, batchSize: 4, sequenceLength: 16, warmupSteps: 2, lossWindow: 1}
+        budget: {steps: 20, batchSize: 4, sequenceLength: 16, warmupSteps: 2, lossWindow: 1, fitLoss: \(fitLoss)}
         options: {fitOn: learningCurves, curveFrom: 0.1}
         """.write(to: url, atomically: true, encoding: .utf8)
         var lines: [String] = []
-        let runner = try StudyRunner(spec: try StudySpec.load(url), file: url.path, directory: root.appendingPathComponent("s"), log: { lines.append($0) })
+        let runner = try StudyRunner(spec: try StudySpec.load(url), file: url.path, directory: root.appendingPathComponent("s-\(fitLoss)"),
+                                     log: { lines.append($0) })
         let result = try runner.run(executor: LawExecutor())
         let outcome = try XCTUnwrap(result.outcomes.first)
         XCTAssertEqual(outcome.fitOn, .learningCurves)
         let p = try XCTUnwrap(outcome.prediction)
-        let truth = LawExecutor.law(Double(p.targetParameters), 20 * 64)
+        let truth = LawExecutor.law(Double(p.targetParameters), 20 * 64) + offset
         XCTAssertEqual(p.loss, truth, accuracy: 1e-6 * truth)
         XCTAssertEqual(try XCTUnwrap(p.actual), truth, accuracy: 1e-12)
         XCTAssertEqual(try XCTUnwrap(outcome.backtest.first).relativeError, 0, accuracy: 1e-6)

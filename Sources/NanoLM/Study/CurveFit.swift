@@ -2,15 +2,16 @@ import Foundation
 import ScalingLaws
 
 // Learning curves in the fit (issue 16, item 4; docs/DESIGN.md, "Learning curves in the fit"): every proxy's
-// windowed training losses along training, fitted by L(N, D) = E + A/N^α + B/D^β, predict the target at its
-// own token count. A study computes both fits; `options.fitOn` says which one is its prediction, and the
+// losses along training — its evaluations on the fixed validation set, or with `budget.fitLoss:
+// trainingWindow` its windowed training losses — fitted by L(N, D) = E + A/N^α + B/D^β, predict the target
+// at its own token count. A study computes both fits; `options.fitOn` says which one is its prediction, and the
 // other is reported beside it.
 
 /// What a study's prediction is fitted on (`options.fitOn`).
 public enum FitSource: String, Codable, Sendable, CaseIterable {
     /// Each proxy's final loss: the paper's μScaling fit L = a·C^b + c (the default).
     case finalLoss
-    /// Every proxy's learning curve: L(N, D) = E + A/N^α + B/D^β on windowed training losses.
+    /// Every proxy's learning curve: L(N, D) = E + A/N^α + B/D^β on the losses the study fits, along training.
     case learningCurves
 }
 
@@ -58,20 +59,24 @@ public func learningCurve(metrics url: URL, run: Int, parameters: Double, steps:
     return points.reversed()
 }
 
-/// The curve fit of a design's finished proxies and its prediction at the target's parameter count and the
-/// token count of the proxies' last window (every run trains the same steps, so the target's final loss is
-/// measured there). Never throws: a failure is the result's `error`.
-public func fitOnCurves(_ runs: [StoredRun], widths: [Int], window: Int, from fraction: Double, holdOut: Int, design: String,
-                        targetParameters: Int, level: Double) -> FitPrediction {
+/// One run's learning curve from its evaluations on the fixed validation set: the points from `fraction` of
+/// the steps on (after warmup), D the training tokens seen at each; the last is the run's final loss where
+/// the study fits the validation loss.
+public func validationCurve(_ evaluations: [ValidationPoint], run: Int, parameters: Double, steps: Int, from fraction: Double) -> [CurvePoint] {
+    let first = max(1, Int((fraction * Double(steps)).rounded(.up)))
+    return evaluations.filter { $0.step >= first && $0.step <= steps && $0.loss.isFinite && $0.loss > 0 }.sorted { $0.step < $1.step }
+        .map { CurvePoint(run: run, parameters: parameters, tokens: Double($0.tokens), loss: $0.loss) }
+}
+
+/// The curve fit of a design's points (every finished proxy's curve) and its prediction at the target's
+/// parameter count and the token count of the proxies' last point (every run trains the same steps, so the
+/// target's final loss is measured there). Never throws: a failure is the result's `error`.
+public func fitOnCurves(_ curves: () throws -> [CurvePoint], holdOut: Int, design: String, targetParameters: Int, level: Double) -> FitPrediction {
     var result = FitPrediction(fitOn: .learningCurves, prediction: nil, backtest: [], error: nil, curves: nil, tokens: nil)
     do {
-        var points: [CurvePoint] = []
-        for (i, run) in runs.enumerated() where run.status == .done && widths.contains(run.width) {
-            points += try learningCurve(metrics: RunDirectory(path: run.directory).metricsURL, run: i, parameters: Double(run.parameters), steps: run.steps,
-                                        window: window, from: fraction)
-        }
+        let points = try curves()
         let fit = try fitLearningCurves(points)
-        let tokens = points.map(\.tokens).max()!
+        guard let tokens = points.map(\.tokens).max() else { throw StudyError.failed("no learning-curve points") }
         let x = (parameters: Double(targetParameters), tokens: tokens)
         let (lower, upper) = fit.interval(at: x, level: level)
         result.curves = fit
@@ -108,14 +113,32 @@ extension StudyRunner {
     /// (4b) The learning-curve fit beside the final-loss one: reported, and made the outcome's prediction
     /// when `options.fitOn` asks for it.
     func withCurves(_ outcome: StudyResult.DesignOutcome, runs: [StoredRun], target: StudyRun) throws -> StudyResult.DesignOutcome {
-        let curves = fitOnCurves(runs, widths: spec.proxyWidths, window: min(spec.budget.lossWindow ?? 100, spec.budget.steps),
-                                 from: spec.curveFrom, holdOut: spec.backtestCount, design: outcome.design,
+        let curves = fitOnCurves({ try curvePoints(runs) }, holdOut: spec.backtestCount, design: outcome.design,
                                  targetParameters: target.parameters, level: spec.level)
         reporter.report(.curvesFitted(design: outcome.design, result: curves, used: spec.fitOn == .learningCurves, level: spec.level))
         var result = outcome
         result.use(spec.fitOn, curves: curves)
         if spec.fitOn == .learningCurves, let p = curves.prediction { try store.savePrediction(study: spec.name, p) }
         return result
+    }
+
+    /// Every finished proxy's curve of the loss the study fits: its validation evaluations, or its training
+    /// windows of `lossWindow` steps.
+    func curvePoints(_ runs: [StoredRun]) throws -> [CurvePoint] {
+        let proxies = runs.filter { $0.status == .done && spec.proxyWidths.contains($0.width) }
+        switch spec.fitLoss {
+        case .validation:
+            let evaluations = Dictionary(try store.validationCurves(study: spec.name).map { ($0.run.id, $0.points) }, uniquingKeysWith: { a, _ in a })
+            return proxies.enumerated().flatMap { i, run in
+                validationCurve(evaluations[run.id] ?? [], run: i, parameters: Double(run.parameters), steps: run.steps, from: spec.curveFrom)
+            }
+        case .trainingWindow:
+            let window = min(spec.budget.lossWindow ?? 100, spec.budget.steps)
+            return try proxies.enumerated().flatMap { i, run in
+                try learningCurve(metrics: RunDirectory(path: run.directory).metricsURL, run: i, parameters: Double(run.parameters),
+                                  steps: run.steps, window: window, from: spec.curveFrom)
+            }
+        }
     }
 }
 
