@@ -32,6 +32,8 @@ public final class StackedTrainer {
     }
 
     public let runs: [Run]
+    /// What the runs noticed but could go on from (unreadable metrics lines dropped on resume), also on standard error.
+    public private(set) var warnings: [String] = []
     /// The budget, shape and options every run shares (the first run's config).
     var config: TrainingConfig { runs[0].config }
 
@@ -61,6 +63,7 @@ public final class StackedTrainer {
     @discardableResult
     public func run(progress: (Int, TrainingProgress) -> Void = { _, _ in }) throws -> [RunSummary] {
         if let threads = config.threads { Torch.threadCount = threads }
+        Torch.retainFreedMemory()  // as Trainer: no page faults for the activations every step re-allocates
         let device = try (config.device ?? .auto).resolve(slot: 0)
         let files = runs.map { RunDirectory($0.directory) }
         for f in files { try f.create() }
@@ -104,6 +107,10 @@ public final class StackedTrainer {
         for i in states.indices { states[i].tokensAtResume = states[i].tokens }
 
         let metrics = try zip(files, states).map { f, state in try MetricsLog(url: f.metricsURL, keepingStepsThrough: state.step) }
+        for warning in metrics.compactMap(\.droppedWarning) {
+            warnings.append(warning)
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
         var status = states.map { $0.divergedAt == nil ? RunSummary.Status.completed : .diverged }
         /// The runs still in the stack, by their index in `runs`, in stack order.
         var active = runs.indices.filter { states[$0].divergedAt == nil }

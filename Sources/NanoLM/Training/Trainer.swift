@@ -60,9 +60,7 @@ public final class Trainer {
         let resumed = try resumeIfPossible()
         try dataParallel?.synchronize(model.parameters)
         let metrics = isPrimary ? try MetricsLog(url: files.metricsURL, keepingStepsThrough: resumed ? state.step : 0) : nil
-        if let dropped = metrics?.dropped, let first = dropped.first {
-            let warning = "\(files.metricsURL.path): \(dropped.count) unreadable line(s) dropped on resume (first: line \(first)); "
-                + "their steps are trained again"
+        if let warning = metrics?.droppedWarning {
             warnings.append(warning)
             FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }
@@ -271,9 +269,14 @@ public struct TrainingProgress: Codable, Sendable {
 /// The metrics JSONL file; on resume, lines past the checkpoint's step are dropped (they are redone), and
 /// so are lines that do not parse (a line cut short by a kill), counted in ``dropped``.
 final class MetricsLog {
+    let url: URL
     let handle: FileHandle
     /// 1-based numbers of the unreadable lines dropped on resume.
     let dropped: [Int]
+    /// What a resumed run tells its user about ``dropped``; nil when nothing was.
+    var droppedWarning: String? {
+        dropped.first.map { "\(url.path): \(dropped.count) unreadable line(s) dropped on resume (first: line \($0)); their steps are trained again" }
+    }
 
     init(url: URL, keepingStepsThrough lastStep: Int) throws {
         var kept = Data()
@@ -285,6 +288,7 @@ final class MetricsLog {
                 if step <= lastStep { kept.append(contentsOf: Array(line.utf8) + [0x0A]) }
             }
         }
+        self.url = url
         self.dropped = dropped
         try kept.write(to: url, options: .atomic)
         handle = try FileHandle(forWritingTo: url)
