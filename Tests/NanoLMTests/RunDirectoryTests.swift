@@ -42,6 +42,7 @@ final class RunDirectoryTests: XCTestCase {
         try "{\"step\":1,\"loss\":3}\n{\"step\":2,\"lo\n{\"step\":3,\"loss\":2}\n{\"step\":4,\"loss\":1}\n".write(to: url, atomically: true, encoding: .utf8)
         let log = try MetricsLog(url: url, keepingStepsThrough: 3)
         XCTAssertEqual(log.dropped, [2])
+        XCTAssertEqual(log.droppedWarning, "\(url.path): 1 unreadable line(s) dropped on resume (first: line 2); their steps are trained again")
         XCTAssertEqual(try String(contentsOf: url, encoding: .utf8), "{\"step\":1,\"loss\":3}\n{\"step\":3,\"loss\":2}\n")
     }
 
