@@ -20,7 +20,7 @@ struct ExportCommand: ParsableCommand {
             scripts/python.sh makes) and compares its logits and token ids with nanolm's. Examples:
               nanolm export runs/gpt-256 --out hf/gpt-256 --verify
               nanolm export runs/gpt-256 --out hf/gpt-256-bf16 --dtype bfloat16
-              nanolm export --study examples/nano.yaml --design gpt --width 256 --out hf/nano-gpt-256
+              nanolm export --study examples/nano.yaml --design gpt --width 288 --out hf/nano-gpt-288
             """)
 
     @Argument(help: "A run directory written by `nanolm train`.") var runDir: String?
