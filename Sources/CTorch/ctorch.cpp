@@ -414,6 +414,30 @@ ct_tensor ct_sdpa(ct_tensor, ct_tensor, ct_tensor, ct_tensor, double, int, doubl
 }
 #endif
 
+// AdamW: the fused kernel where the engine has it (libtorch >= 2.4: CUDA's since 2.0, the CPU's since 2.4),
+// else an error. The kernel reads each parameter's step from a float tensor on its device (torch.optim's
+// state_steps); every parameter here shares the optimizer's one step, so one tensor serves the list.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+int ct_has_fused_adamw(void) { return 1; }
+int ct_fused_adamw_(const ct_tensor *params, const ct_tensor *grads, const ct_tensor *exp_avgs, const ct_tensor *exp_avg_sqs,
+                    int n, int64_t step, double lr, double beta1, double beta2, double weight_decay, double eps) {
+    return status([&] {
+        if (n <= 0) return;
+        auto ps = list(params, n);
+        auto steps = std::vector<at::Tensor>(static_cast<size_t>(n),
+                                             at::full({}, static_cast<double>(step), ps[0].options().dtype(at::kFloat)));
+        at::_fused_adamw_(ps, list(grads, n), list(exp_avgs, n), list(exp_avg_sqs, n), {}, steps, lr, beta1, beta2,
+                          weight_decay, eps, /*amsgrad=*/false, /*maximize=*/false);
+    });
+}
+#else
+int ct_has_fused_adamw(void) { return 0; }
+int ct_fused_adamw_(const ct_tensor *, const ct_tensor *, const ct_tensor *, const ct_tensor *, int, int64_t, double, double,
+                    double, double, double) {
+    return status([] { throw std::runtime_error("the fused AdamW kernel needs libtorch >= 2.4; this is " TORCH_VERSION); });
+}
+#endif
+
 // In-place updates
 int ct_add_(ct_tensor a, ct_tensor b, double alpha) { return status([&] { T(a).add_(T(b), alpha); }); }
 int ct_mul_(ct_tensor a, ct_tensor b) { return status([&] { T(a).mul_(T(b)); }); }

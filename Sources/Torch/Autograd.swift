@@ -66,6 +66,10 @@ public enum Torch {
     /// Whether this libtorch has `at::scaled_dot_product_attention` with a scale argument (≥ 2.1).
     public static var hasScaledDotProductAttention: Bool { ct_has_sdpa() != 0 }
 
+    /// Whether this libtorch has the fused AdamW kernel on the CPU and CUDA, `at::_fused_adamw_` (≥ 2.4):
+    /// ``Tensor/fusedAdamW_(parameters:gradients:exponentialAverages:exponentialSquares:step:learningRate:beta1:beta2:weightDecay:eps:)``.
+    public static var hasFusedAdamW: Bool { ct_has_fused_adamw() != 0 }
+
     /// Threads for intra-op parallelism (matmuls, elementwise kernels).
     public static var threadCount: Int {
         get { Int(ct_get_num_threads()) }

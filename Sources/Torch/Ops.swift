@@ -314,3 +314,30 @@ extension Tensor {
     public func zero_() throws { try Tensor.check("zero_", [self], ct_zero_(handle)) }
     public func fill_(_ value: Double) throws { try Tensor.check("fill_", [self], ct_fill_(handle, value)) }
 }
+
+extension Tensor {
+    /// torch.optim.AdamW's update (amsgrad off) on every tensor of `parameters` at once, through libtorch's
+    /// fused kernel: p ← p·(1 − lr·wd), m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², p ← p − lr/(1 − β₁ᵗ) ·
+    /// m / (√v / √(1 − β₂ᵗ) + ε) with t = `step` (1 on the first update). The four lists are parallel and on
+    /// one device; parameters and moments change in place. Only where ``Torch/hasFusedAdamW``; elsewhere
+    /// it throws.
+    public static func fusedAdamW_(parameters: [Tensor], gradients: [Tensor], exponentialAverages: [Tensor],
+                                   exponentialSquares: [Tensor], step: Int, learningRate: Double, beta1: Double,
+                                   beta2: Double, weightDecay: Double, eps: Double) throws {
+        let lists = [parameters, gradients, exponentialAverages, exponentialSquares]
+        guard lists.allSatisfy({ $0.count == parameters.count }) else {
+            throw TorchError(op: "_fused_adamw_", shapes: [], message: "parameters, gradients and moments must be parallel lists, got \(lists.map(\.count)) tensors")
+        }
+        let handles = lists.map { list in list.map { Optional($0.handle) } }
+        try handles[0].withUnsafeBufferPointer { p in
+            try handles[1].withUnsafeBufferPointer { g in
+                try handles[2].withUnsafeBufferPointer { m in
+                    try handles[3].withUnsafeBufferPointer { v in
+                        try check("_fused_adamw_", parameters, ct_fused_adamw_(p.baseAddress, g.baseAddress, m.baseAddress, v.baseAddress,
+                                                                               Int32(p.count), Int64(step), learningRate, beta1, beta2, weightDecay, eps))
+                    }
+                }
+            }
+        }
+    }
+}

@@ -193,6 +193,14 @@ int ct_has_sdpa(void);
 int ct_prepare_meta(void);
 ct_tensor ct_sdpa(ct_tensor q, ct_tensor k, ct_tensor v, ct_tensor mask, double dropout, int causal, double scale);
 
+/* AdamW (torch.optim.AdamW's update, amsgrad off) on n parameters at once through libtorch's fused kernel:
+ * ct_has_fused_adamw() is 1 when the engine has it (libtorch >= 2.4), else 0 and ct_fused_adamw_ fails.
+ * params, grads and both moments are n tensors each, in the same order, on one device; step is the
+ * bias-correction count after this update (1 on the first). Updates params and moments in place; a status. */
+int ct_has_fused_adamw(void);
+int ct_fused_adamw_(const ct_tensor *params, const ct_tensor *grads, const ct_tensor *exp_avgs, const ct_tensor *exp_avg_sqs,
+                    int n, int64_t step, double lr, double beta1, double beta2, double weight_decay, double eps);
+
 /* Distributed (c10d): process groups over a TCPStore rendezvous at master_addr:master_port (rank 0
  * hosts the store): Gloo for CPU tensors and, in a CUDA build with NCCL on a process that sees a GPU,
  * NCCL for CUDA tensors. Collectives go to the group of their tensors' device, run in place and wait;
