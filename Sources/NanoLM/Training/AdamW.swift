@@ -13,8 +13,22 @@ import Torch
 ///
 /// Weight decay under μP keeps lr·wd independent of width (mup's `MuAdamW` default): a hidden tensor's
 /// decay is multiplied by r while its learning rate is divided by r (docs/DESIGN.md).
+///
+/// ``Rule/adamW`` runs either as a loop over the parameters (eight tensor ops each) or through libtorch's
+/// fused kernel where the engine has it (``Implementation``); the two agree within float32 rounding.
 public final class AdamW {
     public enum Rule: String, Codable, Sendable { case adamW = "adamw", adamWScale = "adamwscale" }
+
+    /// How ``Rule/adamW`` computes its update (``Options/implementation``; nil there chooses: the fused
+    /// kernel where the engine has it and every parameter is on CUDA, where it saves kernel launches; the
+    /// loop elsewhere, so CPU results stay bitwise what they were). ``Rule/adamWScale`` always loops.
+    public enum Implementation: String, Codable, Sendable {
+        /// One parameter at a time: every engine and device.
+        case loop
+        /// libtorch's `_fused_adamw_`, one call per group of parameters sharing a learning rate, decay and
+        /// device (μP gives each role its own); needs ``Torch/hasFusedAdamW``.
+        case fused
+    }
 
     public struct Options: Codable, Hashable, Sendable {
         public var rule: Rule = .adamW
@@ -22,17 +36,24 @@ public final class AdamW {
         public var beta2 = 0.999
         public var eps = 1e-8
         public var weightDecay = 0.0
-        public init(rule: Rule = .adamW, beta1: Double = 0.9, beta2: Double = 0.999, eps: Double = 1e-8, weightDecay: Double = 0) {
+        /// nil: chosen by engine and device (``Implementation``). Like a config's `device`, a how and not a
+        /// what: absent from the JSON when nil, so configs written before it decode and keep their run ids.
+        public var implementation: Implementation?
+        public init(rule: Rule = .adamW, beta1: Double = 0.9, beta2: Double = 0.999, eps: Double = 1e-8, weightDecay: Double = 0,
+                    implementation: Implementation? = nil) {
             self.rule = rule
             self.beta1 = beta1
             self.beta2 = beta2
             self.eps = eps
             self.weightDecay = weightDecay
+            self.implementation = implementation
         }
     }
 
     public let parameters: [Parameter]
     public let options: Options
+    /// The implementation ``update(learningRate:)`` runs, resolved from the options when made.
+    public let implementation: Implementation
     /// Steps taken so far (the bias-correction count).
     public private(set) var step = 0
     /// First and second moments, one pair per parameter (same order).
@@ -42,6 +63,7 @@ public final class AdamW {
     public init(_ parameters: [Parameter], options: Options = Options()) throws {
         self.parameters = parameters
         self.options = options
+        implementation = try Self.implementation(options, on: parameters.map(\.value.device))
         // On each parameter's device: move the model before making its optimizer.
         exponentialAverages = try parameters.map { try Tensor.zeros($0.shape, device: $0.value.device) }
         exponentialSquares = try parameters.map { try Tensor.zeros($0.shape, device: $0.value.device) }
@@ -51,6 +73,7 @@ public final class AdamW {
     /// learningRate × its multiplier. Parameters without a gradient are skipped, as in PyTorch.
     public func update(learningRate: Double) throws {
         step += 1
+        if implementation == .fused { return try fusedUpdate(learningRate: learningRate) }
         let (b1, b2) = (options.beta1, options.beta2)
         let correction1 = 1 - Foundation.pow(b1, Double(step))
         let correction2 = 1 - Foundation.pow(b2, Double(step))
@@ -78,6 +101,50 @@ public final class AdamW {
                     if decay != 0 { try w.add_(w, alpha: -lr * decay) }
                 }
             }
+        }
+    }
+
+    /// ``Rule/adamW`` through the fused kernel: the parameters with a gradient, grouped by learning rate,
+    /// decay and device (in the order first met), one kernel call per group.
+    private func fusedUpdate(learningRate: Double) throws {
+        struct Group: Hashable { let lr: Double, decay: Double, device: Device }
+        var order: [Group] = []
+        var members: [Group: [(parameter: Tensor, gradient: Tensor, index: Int)]] = [:]
+        for (i, p) in parameters.enumerated() {
+            guard let g = p.value.grad, p.learningRateMultiplier != 0 else { continue }
+            let group = Group(lr: learningRate * p.learningRateMultiplier,
+                              decay: p.decays ? options.weightDecay / p.learningRateMultiplier : 0, device: p.value.device)
+            if members[group] == nil { order.append(group) }
+            members[group, default: []].append((p.value, g, i))
+        }
+        try withNoGrad {
+            for group in order {
+                let list = members[group] ?? []
+                try Tensor.fusedAdamW_(parameters: list.map(\.parameter), gradients: list.map(\.gradient),
+                                       exponentialAverages: list.map { exponentialAverages[$0.index] },
+                                       exponentialSquares: list.map { exponentialSquares[$0.index] }, step: step,
+                                       learningRate: group.lr, beta1: options.beta1, beta2: options.beta2,
+                                       weightDecay: group.decay, eps: options.eps)
+            }
+        }
+    }
+
+    /// What `options` asks for on parameters on `devices`; a clear error where the fused kernel is asked
+    /// for and cannot run.
+    static func implementation(_ options: Options, on devices: [Device]) throws -> Implementation {
+        switch options.implementation {
+        case .loop: return .loop
+        case nil:
+            let onCUDA = !devices.isEmpty && devices.allSatisfy { if case .cuda = $0 { return true } else { return false } }
+            return options.rule == .adamW && Torch.hasFusedAdamW && onCUDA ? .fused : .loop
+        case .fused:
+            guard options.rule == .adamW else {
+                throw ModelError.invalidConfiguration("optimizer.implementation fused: the fused kernel computes adamw, not \(options.rule.rawValue); drop the field (adamwscale runs the loop)")
+            }
+            guard Torch.hasFusedAdamW else {
+                throw ModelError.invalidConfiguration("optimizer.implementation fused: libtorch \(Torch.version) has no fused AdamW kernel (it needs ≥ 2.4); use loop or drop the field, or build against PyPI's torch 2.x (scripts/torch2.sh)")
+            }
+            return .fused
         }
     }
 
