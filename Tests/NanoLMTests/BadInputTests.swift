@@ -6,15 +6,7 @@ import Torch
 /// Issue 20's reproducers, one test each: input a user or a damaged file can supply that used to trap
 /// (division by zero, overflow, a Double→Int conversion, a force unwrap in Yams), exhaust memory or hang,
 /// and now is an error that names the file or flag and the field.
-final class BadInputTests: XCTestCase {
-    var root: URL!
-
-    override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-bad-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
-
+final class BadInputTests: ScratchDirectoryTestCase {
     func write(_ text: String, _ name: String) throws -> URL {
         let url = root.appendingPathComponent(name)
         try text.write(to: url, atomically: true, encoding: .utf8)

@@ -4,15 +4,7 @@ import ScalingLaws
 
 /// Learning curves in a study's fit (issue 16, item 4): the points read from metrics.jsonl, and a study
 /// whose runs' curves follow a known law L(N, D) predicts the target from it (`options.fitOn: learningCurves`).
-final class CurveFitTests: XCTestCase {
-    var root: URL!
-
-    override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-curves-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
-
+final class CurveFitTests: ScratchDirectoryTestCase {
     /// Windows of 2 steps ending at the last step, from 20% of 10 steps on (step 2): [9, 10], [7, 8], [5, 6],
     /// [3, 4]; D is the window's mean tokens. Validation and diverged lines are not training points.
     func testPointsAreWindowMeansFromMetrics() throws {

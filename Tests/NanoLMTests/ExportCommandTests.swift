@@ -4,15 +4,7 @@ import XCTest
 
 /// `nanolm export` as a user runs it: a run trained on a BPE track, and a study's run, exported and
 /// verified with transformers (`--verify`), plus the errors for a wrong step and a directory that is no run.
-final class ExportCommandTests: XCTestCase {
-    var root: URL!
-
-    override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-export-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
-
+final class ExportCommandTests: ScratchDirectoryTestCase {
     /// Runs the binary in `root`; returns (status, stdout + stderr).
     @discardableResult
     func nanolm(_ arguments: [String]) throws -> (Int32, String) {

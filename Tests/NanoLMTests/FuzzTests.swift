@@ -6,15 +6,7 @@ import Torch
 /// Every reader of nanolm's own files under the fuzz harness (FuzzHarness.swift): study and over-training
 /// files, run configs, index.json and token shards, tokenizer files, eval task files, checkpoints and
 /// tracks. CI runs 150 cases per reader (a minute on a loaded 2-core machine); NANOLM_FUZZ_CASES=N runs N.
-final class FuzzTests: XCTestCase {
-    var root: URL!
-
-    override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-fuzz-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
-
+final class FuzzTests: ScratchDirectoryTestCase {
     func testReadersNeverTrapOrHang() throws {
         let targets = try studyTargets() + dataTargets() + tokenizerTargets() + taskTargets() + checkpointTargets()
         let counts = FuzzRun.run(targets, casesPerTarget: FuzzRun.caseCount(default: 150))

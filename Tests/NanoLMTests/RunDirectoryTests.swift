@@ -2,15 +2,7 @@ import XCTest
 @testable import NanoLM
 
 /// The run directory's quiet failures made loud: a resumed run without data.txt, unreadable metrics lines.
-final class RunDirectoryTests: XCTestCase {
-    var root: URL!
-
-    override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-rundir-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
-
+final class RunDirectoryTests: ScratchDirectoryTestCase {
     func testResumeWithoutDataFileIsAnError() throws {
         let run = RunDirectory(root)
         XCTAssertThrowsError(try run.data(given: nil)) { error in

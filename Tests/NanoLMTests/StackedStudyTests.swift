@@ -4,15 +4,7 @@ import XCTest
 /// `options.stackGrid`: a study trains its grid's same-shape points as one stacked model where asked, and
 /// its grid then measures what the same study measures run by run (within float32 rounding); encoder
 /// designs and `off` train one by one, and the log says which.
-final class StackedStudyTests: XCTestCase {
-    var root: URL!
-
-    override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-stacked-study-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
-
+final class StackedStudyTests: ScratchDirectoryTestCase {
     /// Plans and trains the tiny study's grid only (the later phases do not depend on how it trained).
     func trainGrid(stackGrid: String, architecture: String = "gpt", name: String) throws -> ([StoredRun], [String]) {
         let yaml = StudyTests.tinyYAML(options: "options: {stackGrid: \(stackGrid)}")

@@ -2,15 +2,7 @@ import XCTest
 @testable import NanoLM
 
 /// `nanolm study run` as a user runs it: exit statuses of a dry run, a bad file named without usage text.
-final class StudyCommandTests: XCTestCase {
-    var root: URL!
-
-    override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-studycli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
-
+final class StudyCommandTests: ScratchDirectoryTestCase {
     /// `--dry-run` of a study file with a bad field exits 1, names the file and the field, and prints no usage;
     /// a valid one prints the script and exits 0 without training anything.
     func testDryRunExitStatus() throws {

@@ -3,15 +3,7 @@ import XCTest
 
 /// `study run --jobs N|auto`: runs side by side train bit for bit as `--jobs 1` trains them, because each
 /// run's libtorch threads come from its model, not from --jobs (RunThreads).
-final class StudyJobsTests: XCTestCase {
-    var root: URL!
-
-    override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-jobs-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
-
+final class StudyJobsTests: ScratchDirectoryTestCase {
     /// A study whose logits (batch 8 × sequence 64 × vocabulary 512) and largest tensors are big enough that
     /// libtorch splits their reductions by thread: a run on 2 threads does not equal the same run on 1.
     static let yaml = """

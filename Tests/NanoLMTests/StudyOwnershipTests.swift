@@ -3,15 +3,7 @@ import XCTest
 
 /// One owner per study and per run: a second `study run` on a study refuses, naming the first; a killed
 /// `study run --jobs 2` leaves no training child behind; metrics.jsonl never has two writers.
-final class StudyOwnershipTests: XCTestCase {
-    var root: URL!
-
-    override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-owner-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
-
+final class StudyOwnershipTests: ScratchDirectoryTestCase {
     func testFileLockNamesItsHolder() throws {
         let url = root.appendingPathComponent("run.lock")
         var lock: FileLock? = try FileLock.acquire(url, what: "run x")

@@ -4,15 +4,7 @@ import ScalingLaws
 
 /// Algorithm 1's decisions on a fake executor: runs "finish" instantly with losses this file makes up, so
 /// grid choice, basin, fit, comparison and cost are checked against hand computations without training.
-final class StudyStepsTests: XCTestCase {
-    var root: URL!
-
-    override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-steps-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
-
+final class StudyStepsTests: ScratchDirectoryTestCase {
     /// Writes each job's summary.json with the loss `loss(job)` gives (nil: diverged at step 1), as a trained run would.
     final class FakeExecutor: RunExecutor {
         let loss: (TrainingConfig) -> Double?

@@ -3,15 +3,7 @@ import ScalingLaws
 @testable import NanoLM
 
 /// The study end to end on synthetic tokens, CI-sized: phases, idempotence, interruption, divergence, bad files.
-final class StudyTests: XCTestCase {
-    var root: URL!
-
-    override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-study-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-    }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
-
+final class StudyTests: ScratchDirectoryTestCase {
     func write(_ yaml: String, name: String = "study.yaml") throws -> URL {
         let url = root.appendingPathComponent(name)
         try yaml.write(to: url, atomically: true, encoding: .utf8)
