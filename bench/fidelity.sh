@@ -9,7 +9,8 @@
 # Environment:
 #   NANOLM=path        a built nanolm (default: `swift build -c release`, as scripts/main.sh)
 #   FIDELITY_DIR=dir   study directories, results and summary (default: studies/fidelity)
-#   FIDELITY_JOBS=K    studies run at once, each on one thread (default 1)
+#   FIDELITY_JOBS=K    studies run at once, each on one thread (default 1: one study at a time, its runs side
+#                      by side by `--jobs auto`)
 # Idempotent like `nanolm study run`: finished runs are read back, so a rerun after a change to the fit
 # only refits (a change to what a run trains retrains it).
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/deps.sh"
@@ -40,7 +41,7 @@ run_one() {
     start=$(date +%s)
     # The result as JSON on stdout; the narration to a log per study.
     rc=0
-    "$NANOLM" study run "$f" --dir "$out/$name" --json > "$out/$name.json" 2> "$out/$name.log" || rc=$?
+    "$NANOLM" study run "$f" --dir "$out/$name" --jobs auto --json > "$out/$name.json" 2> "$out/$name.log" || rc=$?
     if [ "$rc" -eq 0 ]; then
         echo "==> $name done in $(( $(date +%s) - start )) s"
     else
