@@ -16,12 +16,7 @@ import json, pathlib
 import numpy as np
 from scipy.optimize import curve_fit
 from scipy.stats import t as student
-
-def law(x, a, b, c):
-    return a * np.power(x, b) + c
-
-def reduced(x, a, b):
-    return a * np.power(x, b)
+from bounded_fit_goldens import law, reduced, bounded_fit, raw  # the same bounded fit as the unweighted goldens
 
 def pooled(seed_losses):
     means = [float(np.mean(l)) for l in seed_losses]
@@ -30,33 +25,11 @@ def pooled(seed_losses):
     s = (squares / dof) ** 0.5
     return means, s, dof, [s / len(l) ** 0.5 for l in seed_losses]
 
-def bounded_fit(x, y, sigma):
-    best = None
-    for c0 in [0.0] + [y.min() * f for f in (0.5, 0.8, 0.9, 0.95, 0.99)]:
-        slope, icpt = np.polyfit(np.log(x), np.log(y - c0), 1)
-        p0 = [np.exp(icpt), min(slope, -1e-3), c0]
-        try:
-            p, _ = curve_fit(law, x, y, p0=p0, sigma=sigma, bounds=([0, -np.inf, 0], [np.inf, np.inf, np.inf]), method="trf",
-                             xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=100000)
-        except RuntimeError:
-            continue
-        chi2 = float((((law(x, *p) - y) / sigma) ** 2).sum())
-        if best is None or chi2 < best[1]:
-            best = (p, chi2)
-    return best
-
-def raw(popt, pcov, s):
-    a_s, b = popt[0], popt[1]
-    k = len(popt)
-    t = np.eye(k)
-    t[0, 0] = s ** -b
-    t[0, 1] = -a_s * s ** -b * np.log(s)
-    p = np.array(popt, float)
-    p[0] = a_s * s ** -b
-    cov = t @ pcov @ t.T
-    if k == 2:  # c fixed at 0: a zero row and column
-        p = np.append(p, 0.0)
-        cov = np.pad(cov, ((0, 1), (0, 1)))
+def raw_padded(popt, pcov, s):
+    """bounded_fit_goldens.raw, with c fixed at 0 as a zero row and column when only a and b were fitted."""
+    p, cov = raw(popt, pcov, s)
+    if len(popt) == 2:
+        p, cov = np.append(p, 0.0), np.pad(cov, ((0, 1), (0, 1)))
     return p, cov
 
 def case(name, sizes, seed_losses, target, note):
@@ -79,8 +52,8 @@ def case(name, sizes, seed_losses, target, note):
     mid = float(f(xt, *popt))
     se_t = float(np.sqrt(g @ chosen @ g))
     half = float(student.ppf(0.975, n - k) * se_t)
-    praw, cov = raw(popt, chosen, s)
-    _, cov_rel = raw(popt, pcov_rel, s)
+    praw, cov = raw_padded(popt, chosen, s)
+    _, cov_rel = raw_padded(popt, pcov_rel, s)
     return dict(name=name, note=note, sizes=sizes, seedLosses=seed_losses, target=target,
                 means=means, pooledStandardDeviation=s_pooled, degreesOfFreedom=dof, standardErrors=se,
                 cAtBound=bool(at_bound), popt=praw.tolist(), chiSquare=chi2, reducedChiSquare=chi2 / (n - k),
