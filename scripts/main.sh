@@ -14,8 +14,13 @@ NANOLM="$(swift build -c release --show-bin-path)/nanolm"
 [ -x "$NANOLM" ] || { echo "error: build failed; run 'swift build -c release' to see why" >&2; exit 1; }
 # libgomp's threads sleep instead of spinning between kernels: up to 1.6x faster here (docs/BENCHMARKS.md).
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-# Byte-level ids: the default study's recorded results (docs/RESULTS.md) were measured on bytes.
-if [ ! -f data/nano/index.json ]; then
+# The data the study reads: the default study's 512-id BPE (its losses resolve width at this budget:
+# docs/RESULTS.md), or the byte-level track the other examples read.
+if grep -q "data/nano-bpe512" "$study" && [ ! -f data/nano-bpe512/index.json ]; then
+    echo "==> nanolm data build --track nano --vocab 512 --sample-bytes 2000000 --out data/nano-bpe512"
+    "$NANOLM" data build --track nano --vocab 512 --sample-bytes 2000000 --out data/nano-bpe512
+fi
+if grep -qE "data/nano( |$)" "$study" && [ ! -f data/nano/index.json ]; then
     echo "==> nanolm data build --track nano --tokenizer bytes --out data/nano"
     "$NANOLM" data build --track nano --tokenizer bytes --out data/nano
 fi
