@@ -223,6 +223,45 @@ func checkStreams(_ training: any TokenStream, _ validation: any TokenStream, wi
     }
 }
 
+// MARK: - Corrupted windows (BERT, T5)
+
+/// Batches whose rows are windows of ``windowLength`` raw tokens corrupted by seeded draws (BERT's masks,
+/// T5's spans): training rows start at positions drawn from (seed, step, micro); validation window j is
+/// the j-th run of ``windowLength`` tokens, its draws seeded by (``validationSeed``, j). A conforming type
+/// says how long a window is and how a row is built; the rest of ``BatchSource`` follows from that.
+public protocol CorruptedWindowBatches: BatchSource {
+    var training: any TokenStream { get }
+    var validation: any TokenStream { get }
+    var batchSize: Int { get }
+    var seed: UInt64 { get }
+    /// Raw tokens one row reads.
+    var windowLength: Int { get }
+    /// Rows of ``windowLength`` raw tokens starting where `start(row, &random)` says (it may also reseed
+    /// the row's draws), corrupted by draws from `random`.
+    func batch(from tokens: any TokenStream, rows: Int, random: inout CounterRandom,
+               start: (Int, inout CounterRandom) -> Int) throws -> Batch
+}
+
+extension CorruptedWindowBatches {
+    public func trainingBatch(step: Int, micro: Int) throws -> Batch {
+        var random = CounterRandom(seed: seed, 0, step, micro)
+        return try batch(from: training, rows: batchSize, random: &random) { _, random in
+            random.next(below: training.count - windowLength + 1)
+        }
+    }
+
+    public var validationWindowCount: Int { validation.count / windowLength }
+    public var validationWindowTokens: Int { windowLength }
+
+    public func validationBatch(windows: [Int]) throws -> Batch {
+        try checkValidationWindows(windows, count: validationWindowCount)
+        var random = CounterRandom(seed: validationSeed)
+        return try batch(from: validation, rows: windows.count, random: &random) { row, random in
+            validationWindowStart(windows[row], length: windowLength, random: &random)
+        }
+    }
+}
+
 // MARK: - BERT masked LM
 
 /// BERT's masked-LM batches: each row is a window of `sequenceLength` tokens; every non-special token is
@@ -230,7 +269,7 @@ func checkStreams(_ training: any TokenStream, _ validation: any TokenStream, wi
 /// becomes `[MASK]` 80% of the time, a random token 10%, and stays itself 10% (Devlin et al. 2019, as in
 /// Hugging Face's DataCollatorForLanguageModeling). Targets hold the original id at selected positions
 /// and ``Batch/ignoreIndex`` elsewhere.
-public struct MaskedLMBatches: BatchSource {
+public struct MaskedLMBatches: CorruptedWindowBatches {
     public let training: any TokenStream
     public let validation: any TokenStream
     public let batchSize: Int
@@ -258,30 +297,13 @@ public struct MaskedLMBatches: BatchSource {
         specialIDs = special.specialIDs
     }
 
-    public func trainingBatch(step: Int, micro: Int) throws -> Batch {
-        try batch(from: training, random: CounterRandom(seed: seed, 0, step, micro))
-    }
-
-    public var validationWindowCount: Int { validation.count / sequenceLength }
-    public var validationWindowTokens: Int { sequenceLength }
-
-    /// Window j is tokens [j·T, (j + 1)·T), masked by draws seeded with (``validationSeed``, j).
-    public func validationBatch(windows: [Int]) throws -> Batch {
-        try checkValidationWindows(windows, count: validationWindowCount)
-        var random = CounterRandom(seed: validationSeed)
-        return try batch(from: validation, rows: windows.count, random: &random) { row, random in
-            validationWindowStart(windows[row], length: sequenceLength, random: &random)
-        }
-    }
-
-    func batch(from tokens: any TokenStream, random: CounterRandom) throws -> Batch {
-        var random = random
-        return try batch(from: tokens, rows: batchSize, random: &random) { _, random in random.next(below: tokens.count - sequenceLength + 1) }
-    }
+    /// A row reads T tokens: validation window j is tokens [j·T, (j + 1)·T), masked by draws seeded with
+    /// (``validationSeed``, j).
+    public var windowLength: Int { sequenceLength }
 
     /// Rows of T tokens starting where `start(row, &random)` says (it may also reseed the row's draws).
-    func batch(from tokens: any TokenStream, rows: Int, random: inout CounterRandom,
-               start: (Int, inout CounterRandom) -> Int) throws -> Batch {
+    public func batch(from tokens: any TokenStream, rows: Int, random: inout CounterRandom,
+                      start: (Int, inout CounterRandom) -> Int) throws -> Batch {
         let t = sequenceLength
         var inputs = [Int64](repeating: 0, count: rows * t)
         var targets = [Int64](repeating: Int64(Batch.ignoreIndex), count: rows * t)
@@ -329,7 +351,7 @@ public struct MaskedLMBatches: BatchSource {
 /// span length 3, the paper's Appendix C); the encoder input keeps the non-noise tokens with one sentinel
 /// per noise span, then EOS; the target is each sentinel followed by its span, then EOS. The decoder
 /// input is the target shifted right behind the start id (``SpecialTokens/pad``).
-public struct SpanCorruptionBatches: BatchSource {
+public struct SpanCorruptionBatches: CorruptedWindowBatches {
     public let training: any TokenStream
     public let validation: any TokenStream
     public let batchSize: Int
@@ -366,30 +388,13 @@ public struct SpanCorruptionBatches: BatchSource {
         self.meanNoiseSpanLength = meanNoiseSpanLength
     }
 
-    public func trainingBatch(step: Int, micro: Int) throws -> Batch {
-        try batch(from: training, random: CounterRandom(seed: seed, 0, step, micro))
-    }
-
-    public var validationWindowCount: Int { validation.count / rawLength }
-    public var validationWindowTokens: Int { rawLength }
-
-    /// Window j is raw tokens [j·R, (j + 1)·R), R = ``rawLength``, its spans drawn with (``validationSeed``, j).
-    public func validationBatch(windows: [Int]) throws -> Batch {
-        try checkValidationWindows(windows, count: validationWindowCount)
-        var random = CounterRandom(seed: validationSeed)
-        return try batch(from: validation, rows: windows.count, random: &random) { row, random in
-            validationWindowStart(windows[row], length: rawLength, random: &random)
-        }
-    }
-
-    func batch(from tokens: any TokenStream, random: CounterRandom) throws -> Batch {
-        var random = random
-        return try batch(from: tokens, rows: batchSize, random: &random) { _, random in random.next(below: tokens.count - rawLength + 1) }
-    }
+    /// A row reads R = ``rawLength`` raw tokens: validation window j is raw tokens [j·R, (j + 1)·R), its
+    /// spans drawn with (``validationSeed``, j).
+    public var windowLength: Int { rawLength }
 
     /// Rows of ``rawLength`` raw tokens starting where `start(row, &random)` says (it may also reseed the row's draws).
-    func batch(from tokens: any TokenStream, rows b: Int, random: inout CounterRandom,
-               start: (Int, inout CounterRandom) -> Int) throws -> Batch {
+    public func batch(from tokens: any TokenStream, rows b: Int, random: inout CounterRandom,
+                      start: (Int, inout CounterRandom) -> Int) throws -> Batch {
         let ti = inputLength, tt = targetLength
         var inputs = [Int64](repeating: Int64(special.pad), count: b * ti)
         var targets = [Int64](repeating: Int64(Batch.ignoreIndex), count: b * tt)
