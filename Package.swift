@@ -59,6 +59,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "nanolm", targets: ["nanolm"]),
+        .executable(name: "nanolm-torch", targets: ["nanolm-torch"]),
         .library(name: "NanoLM", targets: ["NanoLM"]),
         .library(name: "ScalingLaws", targets: ["ScalingLaws"]),
     ],
@@ -86,10 +87,20 @@ let package = Package(
             name: "NanoLM",
             dependencies: ["Torch", "ScalingLaws", "CCompression", .product(name: "GRDB", package: "GRDB.swift"), "Yams"]
         ),
-        // The command-line tool.
+        // The commands that need no tensors (fit, predict, cost) and what every command shares: no libtorch.
+        .target(
+            name: "LawCommands",
+            dependencies: ["ScalingLaws", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // The command-line tool: `nanolm` runs LawCommands itself, and `nanolm-torch` (beside it) for the rest,
+        // so a fit or --help does not load libtorch.
         .executableTarget(
             name: "nanolm",
-            dependencies: ["NanoLM", "ScalingLaws", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["LawCommands", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "nanolm-torch",
+            dependencies: ["NanoLM", "ScalingLaws", "LawCommands", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ScalingLawsTests", dependencies: ["ScalingLaws"], resources: [.copy("Fixtures")]),

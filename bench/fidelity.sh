@@ -16,7 +16,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/deps.sh"
 cd "$ROOT"
 if [ -z "${NANOLM:-}" ]; then
-    swift build -c release --product nanolm 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]" || true
+    swift build -c release 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]" || true
     NANOLM="$(swift build -c release --show-bin-path)/nanolm"
 fi
 [ -x "$NANOLM" ] || { echo "error: no nanolm at $NANOLM: run 'swift build -c release' or set NANOLM" >&2; exit 1; }

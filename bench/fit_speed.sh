@@ -10,7 +10,7 @@ ensure_system; ensure_python
 ref=${1:-../shared/reference}
 csv="$ref/subsets/chinchilla_240.csv"
 [ -f "$csv" ] || { echo "error: $csv not found: pass the directory holding subsets/chinchilla_240.csv" >&2; exit 1; }
-swift build -c release --product nanolm 2>&1 | grep -E "error|complete" | tail -1 || true
+swift build -c release 2>&1 | grep -E "error|complete" | tail -1 || true
 NANOLM="$(swift build -c release --show-bin-path)/nanolm"
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
 # Paired repeats: nanolm's whole command, then scipy; wall time and CPU time (all threads) of each. On a

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 source scripts/deps.sh
 ensure_python
 if [ -z "${NANOLM:-}" ]; then
-  swift build -c release --product nanolm 2>&1 | grep -E "error|Compiling|Build complete" | tail -1 || true
+  swift build -c release 2>&1 | grep -E "error|Compiling|Build complete" | tail -1 || true
   NANOLM="$(swift build -c release --show-bin-path)/nanolm"
 fi
 repeats=${1:-3}; steps=${STEPS:-40}; vocab=${VOCAB:-384}

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 source scripts/deps.sh
 ensure_system; ensure_python
 rounds=${1:-5}; mb=${2:-4}
-swift build -c release --product nanolm 2>&1 | grep -E "error|Compiling|Build complete" | tail -1 || true
+swift build -c release 2>&1 | grep -E "error|Compiling|Build complete" | tail -1 || true
 NANOLM="$(swift build -c release --show-bin-path)/nanolm"
 PY="$NANOLM_PYTHON"
 tmp="${TMPDIR:-/tmp}/nanolm-tokenizer-bench-$mb"

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 source scripts/deps.sh
 ensure_system; ensure_python
 if [ -z "${NANOLM:-}" ]; then
-  swift build -c release --product nanolm 2>&1 | grep -E "error|complete" | tail -1 || true
+  swift build -c release 2>&1 | grep -E "error|complete" | tail -1 || true
   NANOLM="$(swift build -c release --show-bin-path)/nanolm"
 fi
 BEFORE=${NANOLM_BEFORE:-}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds nanolm against a CUDA libtorch without a GPU, and shows what it links: compiling and linking
 # need only files, not a device.
-#   bash scripts/check_cuda_build.sh        → .build-cuda/release/nanolm
+#   bash scripts/check_cuda_build.sh        → .build-cuda/release/nanolm and nanolm-torch
 # The CUDA libtorch is PyPI's torch wheel at scripts/torch2.sh's pin (a CUDA 13 build) with the nvidia-*
 # packages libtorch_cuda.so links to (cuBLAS, cuDNN, NCCL, … about 3 GB unpacked) in .torch2-cuda/
 # (ignored); wheels are cached in $NANOLM_WHEELS. Package.swift sees libtorch_cuda.so, links torch_cuda,
@@ -25,9 +25,9 @@ if [ ! -f "$site/.complete-$TORCH2_VERSION" ]; then
 fi
 
 echo "==> swift build -c release --static-swift-stdlib (LIBTORCH=$site/torch, scratch .build-cuda)"
-LIBTORCH="$site/torch" swift build -c release --static-swift-stdlib --scratch-path .build-cuda --product nanolm 2>&1 \
+LIBTORCH="$site/torch" swift build -c release --static-swift-stdlib --scratch-path .build-cuda 2>&1 \
     | grep -vE '^\[[0-9]+/[0-9]+\]'
-bin=.build-cuda/release/nanolm
+bin=.build-cuda/release/nanolm-torch   # the binary that links libtorch (nanolm runs it for tensor commands)
 
 echo "==> $bin ($(du -m "$bin" | cut -f1) MB) needs:"
 readelf -d "$bin" | grep NEEDED | sed -E 's/.*\[(.*)\]/  \1/'

@@ -9,7 +9,7 @@ ensure_system
 cd "$ROOT"
 study=${1:-examples/nano.yaml}
 echo "==> swift build -c release"
-swift build -c release --product nanolm 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]" || true
+swift build -c release 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]" || true
 NANOLM="$(swift build -c release --show-bin-path)/nanolm"
 [ -x "$NANOLM" ] || { echo "error: build failed; run 'swift build -c release' to see why" >&2; exit 1; }
 # libgomp's threads sleep instead of spinning between kernels: up to 1.6x faster here (docs/BENCHMARKS.md).

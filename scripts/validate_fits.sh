@@ -9,7 +9,7 @@ source scripts/deps.sh
 ensure_python
 ref=${1:-../shared/reference}
 [ -d "$ref/subsets" ] || { echo "error: $ref/subsets not found: pass the reference directory" >&2; exit 1; }
-swift build -c release --product nanolm 2>&1 | grep -E "error" || true
+swift build -c release 2>&1 | grep -E "error" || true
 NANOLM="$(swift build -c release --show-bin-path)/nanolm"
 echo "== Chinchilla (Epoch: E 1.8172, A 477.8, B 2143.9, alpha 0.34731, beta 0.36718)"
 "$NANOLM" fit --law chinchilla --input "$ref/subsets/chinchilla_240.csv" | tail -1

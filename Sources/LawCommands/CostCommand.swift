@@ -3,8 +3,8 @@ import Foundation
 import ScalingLaws
 
 /// `nanolm cost`: Eq. (1) of the paper for a μScaling plan against one target run.
-struct CostCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct CostCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "cost",
         abstract: "Cost a μScaling plan against one target run by Eq. (1) of the paper.",
         discussion: """
@@ -24,7 +24,9 @@ struct CostCommand: ParsableCommand {
     @Option(help: "Steps of every run (the ratio does not depend on it when all runs are equally long).") var steps = 1
     @Flag(help: "Print JSON.") var json = false
 
-    func run() throws {
+    public init() {}
+
+    public func run() throws {
         let widths = try proxies.split(separator: ",").map { s -> Int in
             guard let w = Int(s.trimmingCharacters(in: .whitespaces)), w > 0 else { throw ValidationError("--proxies: '\(s)' is not a width") }
             return w

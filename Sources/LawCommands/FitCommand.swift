@@ -3,8 +3,8 @@ import Foundation
 import ScalingLaws
 
 /// `nanolm fit`: one of four laws from a file of points, with predictions, intervals, a backtest and a bootstrap.
-struct FitCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct FitCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "fit",
         abstract: "Fit a scaling law (μScaling, Chinchilla, over-training, downstream) and predict with intervals.",
         discussion: """
@@ -55,7 +55,9 @@ struct FitCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
     @Option(help: .hidden) var benchmark = 0
 
-    func run() throws {
+    public init() {}
+
+    public func run() throws {
         guard level > 0 && level < 1 else { throw ValidationError("--level must be between 0 and 1, got \(level)") }
         guard sigma == nil || law == .mu else { throw ValidationError("--sigma is for --law mu only") }
         let report: FitReport

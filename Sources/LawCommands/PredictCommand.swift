@@ -3,8 +3,8 @@ import Foundation
 import ScalingLaws
 
 /// `nanolm predict`: a fit saved by `nanolm fit --save`, at other points.
-struct PredictCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct PredictCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "predict",
         abstract: "Predict from a fit saved by `nanolm fit --save` (any law).",
         discussion: """
@@ -18,7 +18,9 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Interval level.") var level = 0.95
     @Flag(help: "Print JSON.") var json = false
 
-    func run() throws {
+    public init() {}
+
+    public func run() throws {
         guard level > 0 && level < 1 else { throw ValidationError("--level must be between 0 and 1, got \(level)") }
         guard let data = FileManager.default.contents(atPath: fit) else { throw CLIError("\(fit): cannot read the file") }
         let law: LawOption

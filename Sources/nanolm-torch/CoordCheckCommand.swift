@@ -1,12 +1,13 @@
 import ArgumentParser
+import LawCommands
 import Foundation
 import NanoLM
 
 /// `nanolm coord-check`: μP's coordinate check, with SP as the negative control.
 struct CoordCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "coord-check",
-        abstract: "Check that μP is implemented right: module outputs must not change size with width.",
+        commandName: TorchCommand.coordCheck.rawValue,
+        abstract: TorchCommand.coordCheck.abstract,
         discussion: """
             Trains tiny models at several widths for a few AdamW steps at a high learning rate and records \
             the mean |x| of every module's output, and of its change since initialisation. For each module \

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LawCommands
 import Foundation
 import NanoLM
 import Torch
@@ -6,8 +7,8 @@ import Torch
 /// `nanolm data`: build token shards from a track, and look inside them.
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "data",
-        abstract: "Build token shards from a data track and inspect them.",
+        commandName: TorchCommand.data.rawValue,
+        abstract: TorchCommand.data.abstract,
         discussion: """
             A track names domains, their sources and sampling proportions, and a token budget. Built in: \
             `nano` (text from Debian packages; a fresh machine builds it in minutes) and the paper's \

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LawCommands
 import Foundation
 import NanoLM
 import Torch
@@ -6,8 +7,8 @@ import Torch
 /// `nanolm demo`: proves the engine works on this machine — an MLP fits a toy curve in a second.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "demo",
-        abstract: "Train a tiny MLP on a toy curve and print the loss falling (checks libtorch works here).")
+        commandName: TorchCommand.demo.rawValue,
+        abstract: TorchCommand.demo.abstract)
 
     @Option(help: "Gradient steps.") var steps = 300
     @Option(help: "Random seed.") var seed: UInt64 = 0

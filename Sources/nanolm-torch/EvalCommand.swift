@@ -1,4 +1,5 @@
 import ArgumentParser
+import LawCommands
 import Foundation
 import NanoLM
 import Torch
@@ -6,8 +7,8 @@ import Torch
 /// `nanolm eval`: `score` (the default) and `overtrain`.
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "eval",
-        abstract: "Score trained runs on multiple-choice tasks; run an over-training study (Gadre et al.).",
+        commandName: TorchCommand.eval.rawValue,
+        abstract: TorchCommand.eval.abstract,
         discussion: """
             `nanolm eval RUN…` is `nanolm eval score RUN…`. See `nanolm eval score --help` and \
             `nanolm eval overtrain --help`, and docs/EVAL.md.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LawCommands
 import Foundation
 import NanoLM
 import Torch
@@ -6,8 +7,8 @@ import Torch
 /// `nanolm export`: a trained run as a directory Hugging Face transformers loads.
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "export",
-        abstract: "Export a trained run for Hugging Face transformers (from_pretrained), μP folded into the weights.",
+        commandName: TorchCommand.export.rawValue,
+        abstract: TorchCommand.export.abstract,
         discussion: """
             Writes DIR with model.safetensors (HF's names and layouts; sharded with an index above \
             --max-shard-size), config.json (GPT2LMHeadModel, LlamaForCausalLM, BertForMaskedLM or \

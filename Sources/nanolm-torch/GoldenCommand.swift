@@ -1,4 +1,5 @@
 import ArgumentParser
+import LawCommands
 import Foundation
 import NanoLM
 import Torch
@@ -7,8 +8,8 @@ import Torch
 /// the model goldens where the test suite cannot run (a GPU machine without Swift: scripts/gpu_check/).
 struct GoldenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "golden",
-        abstract: "Check a model against a PyTorch golden fixture (logits, loss, every gradient) on a device.",
+        commandName: TorchCommand.golden.rawValue,
+        abstract: TorchCommand.golden.abstract,
         discussion: """
             The fixtures are Tests/NanoLMTests/Fixtures/models/*.safetensors (scripts/model_goldens.py: width \
             128, base width 64, τ = 3, d_head 32). Exits 1 when an error reaches --tolerance.

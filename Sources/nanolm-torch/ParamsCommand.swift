@@ -1,12 +1,13 @@
 import ArgumentParser
+import LawCommands
 import Foundation
 import NanoLM
 
 /// `nanolm params`: parameter counts, training FLOPs per token, and the per-tensor μP audit.
 struct ParamsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "params",
-        abstract: "Count a model's parameters and FLOPs; with --audit, list every tensor's μP role and multipliers.",
+        commandName: TorchCommand.params.rawValue,
+        abstract: TorchCommand.params.abstract,
         discussion: """
             The count μScaling fits against (C) includes the token embedding and the readout and leaves out \
             learned position embeddings, as nanoGPT's get_num_params() and the paper's Table 3 do. Counting \

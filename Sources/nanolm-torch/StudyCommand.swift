@@ -1,12 +1,13 @@
 import ArgumentParser
+import LawCommands
 import Foundation
 import NanoLM
 
 /// `nanolm study`: the paper's Algorithm 1 from a study file, its progress, and its report.
 struct StudyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "study",
-        abstract: "Run a μScaling study: grid search at the base width, μTransfer, proxies, fit, prediction, comparison, cost.",
+        commandName: TorchCommand.study.rawValue,
+        abstract: TorchCommand.study.abstract,
         discussion: """
             A study file (YAML or JSON; docs/STUDY.md) names the designs, the μP base width, the hyperparameter \
             grid, proxy and target widths, the budget and the data. State lives in DIR/study.sqlite (DIR: \

@@ -1,12 +1,13 @@
 import ArgumentParser
+import LawCommands
 import Foundation
 import NanoLM
 
 /// `nanolm tokenizer train|encode|decode`: the byte-level BPE of GPT-2 on its own.
 struct TokenizerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tokenizer",
-        abstract: "Train and apply a byte-level BPE tokenizer (GPT-2's).",
+        commandName: TorchCommand.tokenizer.rawValue,
+        abstract: TorchCommand.tokenizer.abstract,
         discussion: """
             A tokenizer is a directory written by `train` (codec.json with vocab.json + merges.txt), \
             GPT-2's own files (a directory or vocab.json with merges.txt beside it), or a tiktoken rank \

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LawCommands
 import Foundation
 import NanoLM
 import Torch
@@ -6,8 +7,8 @@ import Torch
 /// `nanolm train`: one training run, from a config file and/or flags, into its own directory.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "train",
-        abstract: "Train one model (GPT, Llama, BERT or T5; SP or μP) and record its losses.",
+        commandName: TorchCommand.train.rawValue,
+        abstract: TorchCommand.train.abstract,
         discussion: """
             A run lives in its own directory (--out): config.json, metrics.jsonl (one JSON line per step), \
             checkpoint.safetensors and summary.json. Running again on the same directory resumes from the \

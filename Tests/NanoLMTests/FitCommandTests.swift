@@ -15,16 +15,7 @@ final class FitCommandTests: XCTestCase {
 
     /// Runs the built binary; (exit status, stdout, stderr).
     func nanolm(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        let process = Process()
-        process.executableURL = try builtNanolm()
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        try runProcess(try builtNanolm(), arguments)
     }
 
     func write(_ name: String, _ text: String) throws -> String {

@@ -15,12 +15,12 @@ export PYTHON="${PYTHON:-python3}"
 TORCH_DIR=$("$PYTHON" -c 'import torch, os; print(os.path.dirname(torch.__file__))') \
     || { echo "error: $PYTHON cannot import torch; set PYTHON to the Python with PyTorch 2.11" >&2; exit 1; }
 export LD_LIBRARY_PATH="$TORCH_DIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-missing=$(ldd ./nanolm | grep 'not found')
+missing=$(ldd ./nanolm-torch | grep 'not found')
 if [ -n "$missing" ]; then
     # SQLite (GRDB) may live only beside Python's own sqlite3 module (conda, pyenv builds).
     sqlite=$("$PYTHON" -c 'import _sqlite3; print(_sqlite3.__file__)' 2>/dev/null | xargs -r ldd 2>/dev/null | awk '/libsqlite3/ {print $3}')
     [ -n "$sqlite" ] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$(dirname "$sqlite")"
-    missing=$(ldd ./nanolm | grep 'not found')
+    missing=$(ldd ./nanolm-torch | grep 'not found')
     [ -z "$missing" ] || { echo "error: nanolm needs libraries this machine lacks:" >&2; echo "$missing" >&2; exit 1; }
 fi
 mkdir -p results; rm -rf results/*

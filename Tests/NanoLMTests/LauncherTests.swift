@@ -1,0 +1,55 @@
+import Foundation
+import XCTest
+
+/// The two binaries: `nanolm` runs fit, predict, cost, --help and --version without libtorch, and
+/// `nanolm-torch` (beside it) for every other command, with the same arguments.
+final class LauncherTests: ScratchDirectoryTestCase {
+    /// The command names a help text lists: its lines of two spaces, a lowercase name, spaces, a summary.
+    func commandNames(_ help: String) -> Set<String> {
+        Set(help.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("  "), !line.hasPrefix("   "), let name = line.dropFirst(2).split(separator: " ").first,
+                  name.allSatisfy({ $0.isLowercase || $0 == "-" }), line.dropFirst(2 + name.count).hasPrefix("  ") else { return nil }
+            return String(name)
+        })
+    }
+
+    func testNanolmLoadsNoLibtorch() throws {
+        let ldd = try runProcess(URL(fileURLWithPath: "/usr/bin/ldd"), [try builtNanolm().path])
+        XCTAssertEqual(ldd.status, 0, ldd.err)
+        XCTAssertTrue(ldd.out.contains("libc.so"), ldd.out)   // ldd did list the libraries
+        XCTAssertFalse(ldd.out.contains("torch") || ldd.out.contains("libc10"), ldd.out)
+        let torch = try runProcess(URL(fileURLWithPath: "/usr/bin/ldd"), [try builtNanolm().deletingLastPathComponent().appendingPathComponent("nanolm-torch").path])
+        XCTAssertTrue(torch.out.contains("libtorch_cpu"), torch.out)
+    }
+
+    /// `nanolm --help` lists every command `nanolm-torch --help` lists, fit and train among them.
+    func testHelpListsEveryCommand() throws {
+        let nanolm = try builtNanolm()
+        let light = try runProcess(nanolm, ["--help"]), full = try runProcess(nanolm.deletingLastPathComponent().appendingPathComponent("nanolm-torch"), ["--help"])
+        XCTAssertEqual(light.status, 0, light.err)
+        XCTAssertEqual(full.status, 0, full.err)
+        XCTAssertTrue(commandNames(full.out).isSuperset(of: ["fit", "predict", "cost", "train", "study", "coord-check", "demo"]), full.out)
+        XCTAssertEqual(commandNames(light.out), commandNames(full.out), light.out)
+        XCTAssertEqual(try runProcess(nanolm, ["--version"]).out, "0.1.0\n")
+    }
+
+    /// A tensor command runs through nanolm-torch: `demo --steps 0 --json` names the libtorch it loaded.
+    func testTensorCommandRunsBeside() throws {
+        let demo = try runProcess(try builtNanolm(), ["demo", "--steps", "0", "--json"])
+        XCTAssertEqual(demo.status, 0, demo.err)
+        XCTAssertTrue(demo.out.contains("\"libtorch\""), demo.out)
+    }
+
+    /// Without nanolm-torch beside it, a tensor command is an error that says what to build; fit still works.
+    func testMissingTorchBinaryIsAnError() throws {
+        let alone = root.appendingPathComponent("nanolm")
+        try FileManager.default.copyItem(at: try builtNanolm(), to: alone)
+        let train = try runProcess(alone, ["train", "--help"])
+        XCTAssertEqual(train.status, 1)
+        XCTAssertTrue(train.err.contains("\(root.path)/nanolm-torch") && train.err.contains("swift build"), train.err)
+        let cost = try runProcess(alone, ["cost", "--layers", "2", "--seq-len", "64", "--vocab", "512", "--batch", "16",
+                                   "--base-width", "16", "--trials", "3", "--proxies", "24,32,48,64", "--target", "256", "--json"])
+        XCTAssertEqual(cost.status, 0, cost.err)
+        XCTAssertTrue(cost.out.contains("\"ratio\""), cost.out)
+    }
+}
