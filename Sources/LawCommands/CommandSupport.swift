@@ -22,6 +22,11 @@ public func encodeJSON<T: Encodable>(_ value: T) throws -> String {
     return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 
+/// The running binary (nanolm-torch for child runs and Slurm tasks; nanolm to find nanolm-torch beside it).
+public func selfExecutable() -> String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+}
+
 /// An `N:D` point (parameters and tokens, both positive).
 func parsePair(_ s: String) throws -> (Double, Double) {
     let parts = s.split(separator: ":").compactMap { Double($0) }

@@ -1,16 +1,10 @@
 import ArgumentParser
 import Foundation
-import LawCommands
 import NanoLM
 import ScalingLaws
 
-// What every command shares lives in LawCommands (CommandSupport.swift): CLIError, log, encodeJSON and the
-// argument parsers; this file holds what only the tensor commands use.
-
-/// The running nanolm binary, for child processes and Slurm tasks.
-func selfExecutable() -> String {
-    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-}
+// What every command shares lives in LawCommands (CommandSupport.swift): CLIError, log, encodeJSON,
+// selfExecutable and the argument parsers; this file holds what only the tensor commands use.
 
 // MARK: Options as enums
 

@@ -1,5 +1,4 @@
 import ArgumentParser
-import LawCommands
 import NanoLM
 
 extension DeviceChoice: ExpressibleByArgument {}

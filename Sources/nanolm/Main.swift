@@ -64,8 +64,7 @@ func wrapped(_ text: String, width: Int) -> [String] {
 
 /// Replaces this process with `nanolm-torch` beside it, given the same arguments; returns only on failure.
 func runTorchBinary(_ arguments: [String]) -> Never {
-    let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    let torch = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("nanolm-torch").path
+    let torch = URL(fileURLWithPath: selfExecutable()).deletingLastPathComponent().appendingPathComponent("nanolm-torch").path
     var argv = ([torch] + arguments).map { strdup($0) } + [nil]
     execv(torch, &argv)
     let reason = String(cString: strerror(errno))
