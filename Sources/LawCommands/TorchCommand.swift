@@ -25,7 +25,7 @@ public enum TorchCommand: String, CaseIterable {
         case .tokenizer: "Train and apply a byte-level BPE tokenizer (GPT-2's)."
         case .params: "Count a model's parameters and FLOPs; with --audit, list every tensor's μP role and multipliers."
         case .coordCheck: "Check that μP is implemented right: module outputs must not change size with width."
-        case .eval: "Score trained runs on multiple-choice tasks; run an over-training study (Gadre et al.)."
+        case .eval: "Score trained runs on multiple-choice tasks, measure their validation loss; run an over-training study (Gadre et al.)."
         case .export: "Export a trained run for Hugging Face transformers (from_pretrained), μP folded into the weights."
         case .golden: "Check a model against a PyTorch golden fixture (logits, loss, every gradient) on a device."
         case .demo: "Train a tiny MLP on a toy curve and print the loss falling (checks libtorch works here)."

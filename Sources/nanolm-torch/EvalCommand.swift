@@ -11,7 +11,7 @@ struct EvalCommand: ParsableCommand {
         abstract: TorchCommand.eval.abstract,
         discussion: """
             `nanolm eval RUN…` is `nanolm eval score RUN…`. See `nanolm eval score --help` and \
-            `nanolm eval overtrain --help`, and docs/EVAL.md.
+            `nanolm eval loss --help`, `nanolm eval overtrain --help`, and docs/EVAL.md.
             """,
-        subcommands: [EvalScoreCommand.self, EvalOverTrainCommand.self], defaultSubcommand: EvalScoreCommand.self)
+        subcommands: [EvalScoreCommand.self, EvalLossCommand.self, EvalOverTrainCommand.self], defaultSubcommand: EvalScoreCommand.self)
 }

@@ -100,6 +100,48 @@ final class ValidationSetTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(measured.standardError()), se, accuracy: 1e-6)
     }
 
+    /// The paired standard error of a difference, by hand: windows (summed loss, targets) A = (10, 4), (12, 4), (9, 4),
+    /// (11, 4) and B = (9, 4), (12.5, 4), (8, 4), (10.5, 4) in 2 groups of 2. L_A = 42/16 = 2.625, L_B = 40/16 = 2.5;
+    /// A's group residuals S_g − L·N_g are +1, −1 and B's +1.5, −1.5, so SE_A = √(2·2)/16 = 0.125, SE_B = √(4.5·2)/16
+    /// = 0.1875, and the difference's residuals +0.5, −0.5 give √(0.5·2)/16 = 0.0625: what both find hard cancels.
+    /// Measured on other tokens (another checksum or other counts), there is no paired error.
+    func testPairedStandardErrorEqualsAHandComputation() throws {
+        let a = ValidationMeasurement(sums: [10, 12, 9, 11], counts: [4, 4, 4, 4])
+        let b = ValidationMeasurement(sums: [9, 12.5, 8, 10.5], counts: [4, 4, 4, 4])
+        XCTAssertEqual(try XCTUnwrap(a.standardError(groups: 2)), 0.125, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(b.standardError(groups: 2)), 0.1875, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(a.pairedStandardError(against: b, groups: 2)), 0.0625, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(b.pairedStandardError(against: a, groups: 2)), 0.0625, accuracy: 1e-12)
+        var other = FNV1a()
+        other.combine([Int64(1)])
+        XCTAssertNil(a.pairedStandardError(against: ValidationMeasurement(sums: b.sums, counts: b.counts, checksum: other)))
+        XCTAssertNil(a.pairedStandardError(against: ValidationMeasurement(sums: b.sums, counts: [4, 4, 4, 3])))
+    }
+
+    /// Two runs' evaluations after training, measured again from their directories by ``RunValidation`` (as
+    /// `nanolm eval loss` does), on the same tokens: each equals what the run recorded at its last step.
+    func testRunValidationRemeasuresWhatTheRunRecorded() throws {
+        var recorded: [ValidationPoint] = [], remeasured: [ValidationMeasurement] = []
+        for (width, seed) in [(16, UInt64(0)), (32, UInt64(1))] {
+            let c = config(width: width)
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nanolm-validation-\(UUID().uuidString)")
+            addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+            let t = try Trainer(config: c, model: makeModel(c.model, seed: seed), data: openTrainingData("synthetic", config: c), directory: dir)
+            _ = try t.run()
+            try t.files.writeData("synthetic")  // as `nanolm train` records it
+            recorded.append(try XCTUnwrap(t.files.validationCurve().last))
+            remeasured.append(try RunValidation(directory: dir).measurement)
+        }
+        for (point, m) in zip(recorded, remeasured) {
+            XCTAssertEqual(m.loss, point.loss, accuracy: 1e-6)
+            XCTAssertEqual(m.checksum, point.checksum)
+            XCTAssertEqual(m.targets, point.targets)
+        }
+        XCTAssertNotNil(remeasured[0].pairedStandardError(against: remeasured[1]), "the same tokens")
+        XCTAssertThrowsError(try RunValidation(directory: URL(fileURLWithPath: "/nonexistent/run"))) { error in
+            XCTAssertTrue("\(error)".contains("/nonexistent/run") && "\(error)".contains("config.json"), "\(error)")
+        }
+    }
     /// A run evaluates at evalSteps and the last step, records each point (step, tokens seen, loss, standard error,
     /// checksum) in summary.json and metrics.jsonl, and `validationCurve()` reads them back in step order.
     func testEvaluationsAlongTrainingAreRecorded() throws {

@@ -146,32 +146,18 @@ public final class Trainer {
                         : try model.loss(batch, training: training)
     }
 
-    /// The model's per-token losses on the fixed validation set: ``TrainingConfig/validationWindows(windowTokens:)``
-    /// windows spread evenly over the split (``evenlySpacedWindows(_:of:)``; all of them when it holds fewer),
-    /// in forward passes of `batchSize` windows, or of 2,048 tokens when that is more (no backward pass to
-    /// hold, so short sequences go in larger batches). The same tokens whatever the model, seed or data seed.
+    /// The model's per-token losses on the fixed validation set (``measureValidation(of:on:windows:batchSize:autocast:device:)``):
+    /// ``TrainingConfig/validationWindows(windowTokens:)`` windows; a warning, once, when the split holds fewer.
     public func evaluate() throws -> ValidationMeasurement {
         let asked = config.validationWindows(windowTokens: data.validationWindowTokens)
-        let windows = min(asked, data.validationWindowCount)
-        if windows < asked && !warnedShortValidation {
+        if data.validationWindowCount < asked && !warnedShortValidation {
             warnedShortValidation = true
             let warning = "the validation split holds \(data.validationWindowCount) windows of \(data.validationWindowTokens) tokens, "
                 + "fewer than the \(asked) asked for: every evaluation reads all of them"
             warnings.append(warning)
             FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }
-        var measurement = ValidationMeasurement()
-        try withNoGrad {
-            let rows = max(config.batchSize, 2048 / max(data.validationWindowTokens, 1))
-            let selected = evenlySpacedWindows(windows, of: data.validationWindowCount)
-            for start in stride(from: 0, to: windows, by: rows) {
-                let batch = try data.validationBatch(windows: Array(selected[start ..< min(start + rows, windows)]))
-                let moved = try batch.moved(to: device)
-                let losses = config.autocast ? try withAutocast(.bfloat16, on: device) { try model.tokenLosses(moved) } : try model.tokenLosses(moved)
-                try measurement.add(batch, losses: losses)
-            }
-        }
-        return measurement
+        return try measureValidation(of: model, on: data, windows: asked, batchSize: config.batchSize, autocast: config.autocast, device: device)
     }
 
     // MARK: Checkpoints

@@ -65,17 +65,43 @@ public struct ValidationMeasurement: Sendable {
     /// SE² = G/(G − 1) · Σ_g (S_g − L·N_g)² / N², S_g and N_g a group's summed loss and targets, N = Σ N_g.
     /// nil with fewer than two windows.
     public func standardError(groups: Int = ValidationMeasurement.groups) -> Double? {
+        let mean = loss
+        return batchMeansError(groups: groups) { range in sums[range].reduce(0, +) - mean * Double(counts[range].reduce(0, +)) }
+    }
+
+    /// The standard error of `other.loss − loss` when both were measured on the same tokens (the same windows
+    /// and checksum), by batch means over the same groups: a group's residual is the difference of the two
+    /// residuals, (S′_g − L′·N_g) − (S_g − L·N_g), so what both models find hard in a document cancels. This is
+    /// the error that comparing two runs (two widths, two designs, two seeds) carries; ``standardError(groups:)``
+    /// is the error of one loss as an estimate for held-out text of this kind, common to every run that reads
+    /// the set. nil when the two were not measured on the same tokens, or with fewer than two windows.
+    public func pairedStandardError(against other: ValidationMeasurement, groups: Int = ValidationMeasurement.groups) -> Double? {
+        guard other.checksum == checksum, other.counts == counts else { return nil }
+        let mean = loss, otherMean = other.loss
+        return batchMeansError(groups: groups) { range in
+            let n = Double(counts[range].reduce(0, +))
+            return (other.sums[range].reduce(0, +) - otherMean * n) - (sums[range].reduce(0, +) - mean * n)
+        }
+    }
+
+    /// √(G/(G − 1) · Σ_g r_g²) / N over `groups` runs of consecutive windows, r_g the residual of the windows in
+    /// a group's range; nil with fewer than two windows or no targets.
+    private func batchMeansError(groups: Int, residual: (Range<Int>) -> Double) -> Double? {
         let w = sums.count, g = min(groups, w)
         guard g >= 2, targets > 0 else { return nil }
-        let mean = loss
         var total = 0.0
         for i in 0 ..< g {
-            let range = i * w / g ..< (i + 1) * w / g
-            let s = sums[range].reduce(0, +), n = Double(counts[range].reduce(0, +))
-            total += (s - mean * n) * (s - mean * n)
+            let r = residual(i * w / g ..< (i + 1) * w / g)
+            total += r * r
         }
-        let n = Double(targets)
-        return (total * Double(g) / Double(g - 1)).squareRoot() / n
+        return (total * Double(g) / Double(g - 1)).squareRoot() / Double(targets)
+    }
+
+    /// A measurement from per-window sums and counts (as ``add(_:losses:)`` records them) and the ids' checksum.
+    init(sums: [Double], counts: [Int], checksum hash: FNV1a = FNV1a()) {
+        self.sums = sums
+        self.counts = counts
+        self.hash = hash
     }
 
     /// Adds a batch of windows: `batch` on the CPU (its ids are hashed) and its per-position losses [B, T].
@@ -97,6 +123,27 @@ public struct ValidationMeasurement: Sendable {
     func point(step: Int, tokens: Int) -> ValidationPoint {
         ValidationPoint(step: step, tokens: tokens, loss: loss, standardError: standardError(), targets: targets, checksum: checksum)
     }
+}
+
+/// `model`'s per-token losses on `data`'s fixed validation set: `asked` windows spread evenly over the split
+/// (``evenlySpacedWindows(_:of:)``; all of them when it holds fewer), in forward passes of `batchSize`
+/// windows, or of 2,048 tokens when that is more (no backward pass to hold, so short sequences go in larger
+/// batches). The same tokens whatever the model, seed or data seed. Under bf16 autocast when `autocast`.
+public func measureValidation(of model: any LanguageModel, on data: any BatchSource, windows asked: Int, batchSize: Int,
+                              autocast: Bool = false, device: Device = .cpu) throws -> ValidationMeasurement {
+    let windows = min(asked, data.validationWindowCount)
+    var measurement = ValidationMeasurement()
+    try withNoGrad {
+        let rows = max(batchSize, 2048 / max(data.validationWindowTokens, 1))
+        let selected = evenlySpacedWindows(windows, of: data.validationWindowCount)
+        for start in stride(from: 0, to: windows, by: rows) {
+            let batch = try data.validationBatch(windows: Array(selected[start ..< min(start + rows, windows)]))
+            let moved = try batch.moved(to: device)
+            let losses = autocast ? try withAutocast(.bfloat16, on: device) { try model.tokenLosses(moved) } : try model.tokenLosses(moved)
+            try measurement.add(batch, losses: losses)
+        }
+    }
+    return measurement
 }
 
 /// FNV-1a, 64 bits, streamed: over bytes, or over Int64 values as their little-endian bytes.
