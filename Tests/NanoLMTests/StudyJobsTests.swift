@@ -72,8 +72,13 @@ final class StudyJobsTests: ScratchDirectoryTestCase {
     func testThreadsComeFromTheModelAlone() throws {
         let threads = RunThreads(cores: 8)
         var small = TrainingConfig(model: ModelConfig(architecture: .gpt, layers: 2, width: 64, vocabularySize: 384, sequenceLength: 128), steps: 10, batchSize: 16)
-        // 6·N per token with N ≈ 2·12·64² + 2·384·64 ≈ 0.15M parameters, × 2048 tokens per step: ~2e9 FLOPs, under 1e10.
+        // 6·N per token with N ≈ 2·12·64² + 2·384·64 ≈ 0.15M parameters, × 2048 tokens per step: ~2e9 FLOPs, under 1e11.
         XCTAssertEqual(threads.threads(for: small), 1)
+        // Width 512 of the same shape: N = 2·12·512² + 2·384·512 = 6.68M, (6·N + 12·2·512·128 for attention) × 2048
+        // = 8.5e10 FLOPs per step, still one thread (docs/BENCHMARKS.md: side by side beats every core up to 512).
+        let wide = TrainingConfig(model: ModelConfig(architecture: .gpt, layers: 2, width: 512, vocabularySize: 384, sequenceLength: 128), steps: 10, batchSize: 16)
+        XCTAssertEqual(threads.threads(for: wide), 1)
+        // 4 layers, vocabulary 8192, sequence 256: N ≈ 4·12·512² + 2·8192·512 = 21M, × 6 × 4096 tokens: 5e11, every core.
         let large = TrainingConfig(model: ModelConfig(architecture: .gpt, layers: 4, width: 512, vocabularySize: 8192, sequenceLength: 256), steps: 10, batchSize: 16)
         XCTAssertEqual(threads.threads(for: large), 8)
         small.threads = 3

@@ -42,9 +42,13 @@ final class StudySlurmTests: XCTestCase {
         XCTAssertNotNil(slurm.outcomes[0].targetLoss)
         // Each Slurm task trained with its own thread count; losses agree to float precision, not bitwise.
         XCTAssertEqual(slurm.outcomes[0].targetLoss!, local.outcomes[0].targetLoss!, accuracy: 1e-3)
-        // The runs were Slurm jobs: their logs are in the study's slurm/ directory.
+        // The runs were Slurm jobs: their logs are in the study's slurm/ directory, one array for the grid and
+        // one for the proxies with the target beside them (no array of its own: docs/DESIGN.md, Parallelism).
         let logs = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("slurm/slurm").path)
-        XCTAssertTrue(logs.contains("grid.sbatch") && logs.contains { $0.hasPrefix("target-") && $0.hasSuffix(".out") }, "\(logs)")
+        let proxyTasks = logs.filter { $0.hasPrefix("proxy-") && $0.hasSuffix(".out") }.count
+        XCTAssertTrue(logs.contains("grid.sbatch") && logs.contains("proxy.sbatch") && !logs.contains("target.sbatch"), "\(logs)")
+        XCTAssertEqual(proxyTasks, local.runs.filter { $0.phase == .proxy || $0.phase == .target }.count,
+                       "a task for every proxy and the target (the proxy at the base width is the grid's run): \(logs)")
     }
 
     /// Data parallelism launched by Slurm: `srun -n 2 nanolm train …` finds its rank, world size and

@@ -298,7 +298,7 @@ final class StudyStepsTests: ScratchDirectoryTestCase {
         let spec = try spec(Self.yaml())
         let runner = try StudyRunner(spec: spec, file: "fake.yaml", directory: root.appendingPathComponent("eta"), log: { _ in })
         let runs = try [32, 64].map { try runner.plan(spec.designs[0], width: $0, hyper: MuHyperParameters(learningRate: 0.01), phase: .proxy) }
-        let recorder = StudyRecorder(runs: runs, phase: .proxy, store: runner.store, reporter: TerminalStudyReporter(log: { _ in }))
+        let recorder = StudyRecorder(runs: runs, store: runner.store, reporter: TerminalStudyReporter(log: { _ in }))
         // Run 0 is a quarter done after 10 s: 10 s per quarter of its FLOPs.
         let p = TrainingProgress(step: 25, totalSteps: 100, loss: 3, learningRate: 0, tokensPerSecond: 1, elapsed: 10)
         recorder.progress(0, p)

@@ -12,8 +12,11 @@ public struct RunThreads: Sendable, Equatable {
 
     public init(cores: Int = ProcessInfo.processInfo.activeProcessorCount) { self.cores = max(1, cores) }
 
-    /// Training FLOPs per optimizer step below which a run trains on one thread (measured: docs/DESIGN.md).
-    public static let oneThreadBelow = 1e10
+    /// Training FLOPs per optimizer step below which a run trains on one thread: 10^11, so GPTs up to width
+    /// 512 at the README study's shape (8·10^10) train on one thread each, side by side. Measured on 2 cores
+    /// (docs/BENCHMARKS.md, "Runs side by side"): a second thread speeds one run by 0.93–1.39× at widths
+    /// 32–512, while two one-thread runs side by side finish a pair 1.04–2.4× sooner than one after another.
+    public static let oneThreadBelow = 1e11
 
     /// The run's threads: its config's own `threads` if it sets them, else one or every core by its size.
     public func threads(for config: TrainingConfig) -> Int {

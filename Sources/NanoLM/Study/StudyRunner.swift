@@ -103,7 +103,7 @@ public final class StudyRunner {
             return TrainingJob(label: run.label, directory: run.files, config: config, data: spec.data, flops: run.flops)
         }
         for job in jobs { try job.prepare() }
-        let recorder = StudyRecorder(runs: pending, phase: phase, store: store, reporter: reporter)
+        let recorder = StudyRecorder(runs: pending, store: store, reporter: reporter)
         let rest = try trainStacked(jobs, phase: phase, events: recorder, executor: executor)  // same-shape runs together
         if !rest.isEmpty { try executor.train(rest.map { jobs[$0] }, batch: phase.rawValue, events: SubsetEvents(recorder, indices: rest)) }
         let statuses = try storedRuns().mapValues(\.status)
@@ -177,7 +177,9 @@ public final class StudyRunner {
                                            rows: muTransfer(c.best.hyper, base: base, widths: spec.proxyWidths + [spec.targetWidth])))
         }
 
-        // (3) Proxies.
+        // (3) Proxies, and the targets beside them when the study trains them: a target needs only the grid's
+        // choice, so it starts first (the longest runs) and the proxies fill the other cores, instead of
+        // training alone after the fit (docs/DESIGN.md, "Parallelism"). The fit below reads the proxies alone.
         reporter.report(.proxyPhase(widths: spec.proxyWidths))
         var proxyRuns: [String: [StudyRun]] = [:]
         for d in spec.designs {
@@ -186,7 +188,9 @@ public final class StudyRunner {
                 try (0 ..< spec.seedCount).map { try plan(d, width: w, hyper: h, phase: .proxy, seedIndex: $0) }
             } }
         }
-        try execute(spec.designs.flatMap { proxyRuns[$0.name]! }, executor: executor, phase: .proxy)
+        let besideProxies = spec.trainsTarget ? spec.designs.flatMap { targetSeeds[$0.name]! } : []
+        try execute(besideProxies + spec.designs.flatMap { proxyRuns[$0.name]! }.sorted { $0.flops > $1.flops },
+                    executor: executor, phase: .proxy)
         stored = try storedRuns()
 
         // (4) Fit and (5) predict, per design.
@@ -230,7 +234,8 @@ public final class StudyRunner {
            vocabulary: vocabularySize, batchSize: spec.budget.batchSize)
         reporter.report(.costed(cost: cost))
 
-        // (8) The target itself, to check the prediction.
+        // (8) The target itself, to check the prediction (trained beside the proxies; here only when an earlier
+        // `study run` stopped before it finished).
         if spec.trainsTarget {
             reporter.report(.targetPhase(targetWidth: spec.targetWidth))
             try execute(spec.designs.flatMap { targetSeeds[$0.name]! }, executor: executor, phase: .target)
@@ -288,19 +293,19 @@ extension StudyRunner {
     }
 }
 
-/// Records what an executor reports in the study database and tells the reporter, with the phase's ETA.
+/// Records what an executor reports in the study database and tells the reporter, with the ETA of the runs
+/// trained together (a phase; the proxies and the targets when both train at once). Each event names its
+/// run's own phase.
 final class StudyRecorder: RunEvents {
     let runs: [StudyRun]
-    let phase: RunPhase
     let store: StudyStore
     let reporter: any StudyReporter
     var startedCount = 0
     /// Fraction of each run's steps done (1 once it ended), for the phase's remaining time.
     var done: [Double]
 
-    init(runs: [StudyRun], phase: RunPhase, store: StudyStore, reporter: any StudyReporter) {
+    init(runs: [StudyRun], store: StudyStore, reporter: any StudyReporter) {
         self.runs = runs
-        self.phase = phase
         self.store = store
         self.reporter = reporter
         done = Array(repeating: 0, count: runs.count)
@@ -309,13 +314,13 @@ final class StudyRecorder: RunEvents {
     func started(_ index: Int, note: String?) throws {
         let run = runs[index]
         try store.setStatus(run.id, .running, message: note)
-        reporter.report(.runStarted(phase: phase, index: startedCount, count: runs.count, label: run.label, directory: run.directory, note: note))
+        reporter.report(.runStarted(phase: run.phase, index: startedCount, count: runs.count, label: run.label, directory: run.directory, note: note))
         startedCount += 1
     }
 
     func progress(_ index: Int, _ p: TrainingProgress) {
         done[index] = Double(p.step) / Double(max(p.totalSteps, 1))
-        reporter.report(.runProgress(phase: phase, label: runs[index].label, progress: p, phaseRemaining: phaseRemaining(index, p)))
+        reporter.report(.runProgress(phase: runs[index].phase, label: runs[index].label, progress: p, phaseRemaining: phaseRemaining(index, p)))
     }
 
     /// The phase's remaining FLOPs at this run's seconds per FLOP, divided among the runs training now.
@@ -335,7 +340,7 @@ final class StudyRecorder: RunEvents {
         case .interrupted: try store.setStatus(run.id, .pending, message: "interrupted")
         case let .failed(message): try store.setStatus(run.id, .failed, message: message)
         }
-        reporter.report(.runEnded(phase: phase, label: run.label, outcome: outcome))
+        reporter.report(.runEnded(phase: run.phase, label: run.label, outcome: outcome))
     }
 }
 
