@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 #ifdef __GLIBC__
+#include <dlfcn.h>
 #include <malloc.h>
 #endif
 
@@ -58,7 +59,18 @@ const char *ct_last_error(void) { return ctorch::last_error.empty() ? nullptr : 
 void ct_free(ct_tensor t) { delete t; }
 
 // Runtime
-int ct_set_num_threads(int n) { return status([&] { at::set_num_threads(n); }); }
+// at::set_num_threads sets OpenMP's threads, not OpenBLAS's, which Debian's libtorch calls for every GEMM:
+// OpenBLAS (pthread build) keeps one thread per core, spinning in sched_yield between calls, so one-thread
+// runs side by side took cores from each other (docs/BENCHMARKS.md, "Runs side by side"). Set it too when
+// the process has OpenBLAS (an MKL build does not). OpenBLAS's results depend on its threads in the last
+// bits (measured with OPENBLAS_CORETYPE=Haswell), so this is part of what a run's threads decide.
+int ct_set_num_threads(int n) {
+    return status([&] {
+        at::set_num_threads(n);
+        using SetThreads = void (*)(int);
+        if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(n);
+    });
+}
 int ct_get_num_threads(void) { return at::get_num_threads(); }
 int ct_set_num_interop_threads(int n) { return status([&] { at::set_num_interop_threads(n); }); }
 int ct_manual_seed(uint64_t seed) { return status([&] { at::manual_seed(seed); }); }
