@@ -37,27 +37,18 @@ public struct EvalCheckpoint {
     /// Reads the run's config.json and checkpoint.safetensors (see ``RunDirectory``), with the model on `device`.
     public init(directory: URL, device: Device = .cpu) throws {
         let run = RunDirectory(directory)
-        guard run.hasConfig else {
-            throw EvalError.checkpoint(directory.path, "no config.json: is it a run directory written by `nanolm train`?")
+        let (config, model, step): (TrainingConfig, any LanguageModel, Int?)
+        do { (config, model, step) = try run.loadTrainedModel(device: device) } catch let error as RunDirectoryError {
+            throw EvalError.checkpoint(error.path, error.problem)
         }
-        guard run.hasCheckpoint else {
-            throw EvalError.checkpoint(directory.path, "no checkpoint.safetensors: train the run first (`nanolm train --resume \(directory.path)`)")
-        }
-        let config: TrainingConfig
-        do { config = try run.readConfig() } catch let error as RunDirectoryError { throw EvalError.checkpoint(error.path, error.problem) }
-        let model = try makeModel(config.model, seed: config.seed, device: device)
         guard let causal = model as? any CausalLanguageModel else {
             throw EvalError.checkpoint(directory.path, "architecture \(config.model.architecture.rawValue) is not a causal language model; multiple-choice scoring needs GPT or Llama")
         }
-        guard let checkpoint = try run.loadCheckpoint() else {
-            throw EvalError.checkpoint(directory.path, "no checkpoint.safetensors: train the run first (`nanolm train --resume \(directory.path)`)")
-        }
-        try model.load(checkpoint.model, from: run.checkpointURL.path)
         self.directory = directory
         self.config = config
         self.model = causal
         self.summary = run.readSummary()
-        self.step = checkpoint.state?.step
+        self.step = step
     }
 }
 

@@ -18,22 +18,20 @@ public struct RunValidation {
     /// `evalBatches` batches' worth).
     public init(directory: URL, data given: String? = nil, tokens: Int? = nil, device: Device = .cpu) throws {
         let run = RunDirectory(directory)
-        var config: TrainingConfig
-        do { config = try run.readConfig() } catch let error as RunDirectoryError { throw EvalError.checkpoint(error.path, error.problem) }
+        let loaded: (config: TrainingConfig, model: any LanguageModel, step: Int?)
+        do { loaded = try run.loadTrainedModel(device: device) } catch let error as RunDirectoryError {
+            throw EvalError.checkpoint(error.path, error.problem)
+        }
+        var config = loaded.config
         guard let data = given ?? run.readData()?.trimmingCharacters(in: .whitespacesAndNewlines), !data.isEmpty else {
             throw EvalError.checkpoint(directory.path, "no data.txt: pass the data it was trained on with --data DIR")
         }
         if let tokens { config.validationTokens = tokens }
-        guard let checkpoint = try run.loadCheckpoint() else {
-            throw EvalError.checkpoint(directory.path, "no checkpoint.safetensors: train the run first (`nanolm train --resume \(directory.path)`)")
-        }
-        let model = try makeModel(config.model, seed: config.seed, device: device)
-        try model.load(checkpoint.model, from: run.checkpointURL.path)
         let source = try openTrainingData(data, config: config)
         self.directory = directory
         self.data = data
-        self.step = checkpoint.state?.step
-        self.measurement = try measureValidation(of: model, on: source, windows: config.validationWindows(windowTokens: source.validationWindowTokens),
+        self.step = loaded.step
+        self.measurement = try measureValidation(of: loaded.model, on: source, windows: config.validationWindows(windowTokens: source.validationWindowTokens),
                                                  batchSize: config.batchSize, autocast: config.autocast, device: device)
     }
 }

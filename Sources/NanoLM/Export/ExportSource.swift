@@ -33,25 +33,18 @@ public struct ExportSource {
     public init(run directory: URL, step expectedStep: Int? = nil, data dataOverride: String? = nil) throws {
         func fail(_ path: String, _ reason: String) -> ExportError { .run(path, reason) }
         let run = RunDirectory(directory)
-        guard run.hasConfig else { throw fail(directory.path, "no config.json: is it a run directory written by `nanolm train`?") }
-        guard run.hasCheckpoint else {
-            throw fail(directory.path, "no checkpoint.safetensors: train the run first (`nanolm train --resume \(directory.path)`)")
-        }
-        let config = try run.readConfig()
+        let (config, model, step): (TrainingConfig, any LanguageModel, Int?)
+        do { (config, model, step) = try run.loadTrainedModel() } catch let error as RunDirectoryError { throw fail(error.path, error.problem) }
         try config.validate()
-        let model = try makeModel(config.model, seed: config.seed)
-        guard let checkpoint = try run.loadCheckpoint(), let state = checkpoint.state else {
-            throw fail(run.checkpointURL.path, "not a nanolm checkpoint (no loop state in its metadata)")
-        }
-        try model.load(checkpoint.model, from: run.checkpointURL.path)
-        if let expectedStep, expectedStep != state.step {
-            throw fail(run.checkpointURL.path, "the checkpoint is from step \(state.step), not \(expectedStep): a run keeps only its latest checkpoint; omit --step to export step \(state.step)")
+        guard let step else { throw fail(run.checkpointURL.path, "not a nanolm checkpoint (no loop state in its metadata)") }
+        if let expectedStep, expectedStep != step {
+            throw fail(run.checkpointURL.path, "the checkpoint is from step \(step), not \(expectedStep): a run keeps only its latest checkpoint; omit --step to export step \(step)")
         }
         let data = run.readData()?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "synthetic"
         self.directory = directory
         self.config = config
         self.model = model
-        self.step = state.step
+        self.step = step
         self.summary = run.readSummary()
         self.data = dataOverride ?? data
         self.codec = try Self.tokenizer(dataOverride ?? Self.resolve(data, near: directory))

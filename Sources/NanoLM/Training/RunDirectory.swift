@@ -154,6 +154,21 @@ public struct RunDirectory: Hashable, Sendable {
     }
 }
 
+extension RunDirectory {
+    /// A trained run opened for use: its config, its model with the checkpoint's weights on `device`, and the step
+    /// those are from (nil when the checkpoint carries no loop state). A missing config or checkpoint is a
+    /// ``RunDirectoryError`` that says what to do; a malformed one, a ``SafeTensorsError`` naming the file.
+    public func loadTrainedModel(device: Device = .cpu) throws -> (config: TrainingConfig, model: any LanguageModel, step: Int?) {
+        let config = try readConfig()
+        guard let checkpoint = try loadCheckpoint() else {
+            throw RunDirectoryError(path, "no checkpoint.safetensors: train the run first (`nanolm train --resume \(path)`)")
+        }
+        let model = try makeModel(config.model, seed: config.seed, device: device)
+        try model.load(checkpoint.model, from: checkpointURL.path)
+        return (config, model, checkpoint.state?.step)
+    }
+}
+
 /// A run directory that is missing a file or holds a bad one; the message names the path and what to do.
 public struct RunDirectoryError: Error, CustomStringConvertible, LocalizedError {
     public let path: String

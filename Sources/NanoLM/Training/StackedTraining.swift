@@ -233,13 +233,11 @@ public final class StackedTrainer {
     /// the same windows for every run (the set depends on no seed), in batches of the same size.
     func evaluate(_ model: StackedDecoder, active: [Int], device: Device) throws -> [ValidationMeasurement] {
         let data = runs[active[0]].data
-        let windows = min(config.validationWindows(windowTokens: data.validationWindowTokens), data.validationWindowCount)
-        let rows = max(config.batchSize, 2048 / max(data.validationWindowTokens, 1))
+        let asked = config.validationWindows(windowTokens: data.validationWindowTokens)
         var measurements = Array(repeating: ValidationMeasurement(), count: active.count)
         try withNoGrad {
-            let selected = evenlySpacedWindows(windows, of: data.validationWindowCount)
-            for start in stride(from: 0, to: windows, by: rows) {
-                let one = try data.validationBatch(windows: Array(selected[start ..< min(start + rows, windows)]))
+            for windows in validationBatchWindows(of: data, asked: asked, batchSize: config.batchSize) {
+                let one = try data.validationBatch(windows: windows)
                 let (b, t) = (one.targets.shape[0], one.targets.shape[1])
                 let (inputs, targets) = try batch(Array(repeating: one, count: active.count), device: device)
                 let logits = try model.logits(inputs, training: false)  // [R, B·T, V]

@@ -125,19 +125,25 @@ public struct ValidationMeasurement: Sendable {
     }
 }
 
-/// `model`'s per-token losses on `data`'s fixed validation set: `asked` windows spread evenly over the split
-/// (``evenlySpacedWindows(_:of:)``; all of them when it holds fewer), in forward passes of `batchSize`
-/// windows, or of 2,048 tokens when that is more (no backward pass to hold, so short sequences go in larger
-/// batches). The same tokens whatever the model, seed or data seed. Under bf16 autocast when `autocast`.
+/// The fixed validation set's windows as evaluation batches: `asked` windows spread evenly over `data`'s split
+/// (``evenlySpacedWindows(_:of:)``; all of them when it holds fewer), `batchSize` windows to a forward pass, or
+/// 2,048 tokens' worth when that is more (no backward pass to hold, so short sequences go in larger batches).
+/// Every evaluation (one model, a stack of them) reads these, so the same tokens whatever the model or seed.
+func validationBatchWindows(of data: any BatchSource, asked: Int, batchSize: Int) -> [[Int]] {
+    let windows = min(asked, data.validationWindowCount)
+    let rows = max(batchSize, 2048 / max(data.validationWindowTokens, 1))
+    let selected = evenlySpacedWindows(windows, of: data.validationWindowCount)
+    return stride(from: 0, to: windows, by: rows).map { Array(selected[$0 ..< min($0 + rows, windows)]) }
+}
+
+/// `model`'s per-token losses on `data`'s fixed validation set: the batches of ``validationBatchWindows(of:asked:batchSize:)``,
+/// under bf16 autocast when `autocast`.
 public func measureValidation(of model: any LanguageModel, on data: any BatchSource, windows asked: Int, batchSize: Int,
                               autocast: Bool = false, device: Device = .cpu) throws -> ValidationMeasurement {
-    let windows = min(asked, data.validationWindowCount)
     var measurement = ValidationMeasurement()
     try withNoGrad {
-        let rows = max(batchSize, 2048 / max(data.validationWindowTokens, 1))
-        let selected = evenlySpacedWindows(windows, of: data.validationWindowCount)
-        for start in stride(from: 0, to: windows, by: rows) {
-            let batch = try data.validationBatch(windows: Array(selected[start ..< min(start + rows, windows)]))
+        for windows in validationBatchWindows(of: data, asked: asked, batchSize: batchSize) {
+            let batch = try data.validationBatch(windows: windows)
             let moved = try batch.moved(to: device)
             let losses = autocast ? try withAutocast(.bfloat16, on: device) { try model.tokenLosses(moved) } : try model.tokenLosses(moved)
             try measurement.add(batch, losses: losses)
