@@ -6,6 +6,9 @@ import ScalingLaws
 // What every command shares lives in LawCommands (CommandSupport.swift): CLIError, log, encodeJSON,
 // selfExecutable and the argument parsers; this file holds what only the tensor commands use.
 
+/// A table cell: `s` padded to `width` characters, and at least one space after it.
+func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count) }
+
 // MARK: Options as enums
 
 /// `--param`: μP or the standard parametrization ("μp" and "standard" are accepted too).

@@ -59,19 +59,18 @@ struct EvalLossCommand: ParsableCommand {
             let m = r.measurement
             let paired = i == 0 ? nil : first.pairedStandardError(against: m)
             return Row(run: r.directory.path, step: r.step, loss: m.loss, standardError: m.standardError(), targets: m.targets,
-                       checksum: m.checksum, difference: i == 0 || paired == nil ? nil : m.loss - first.loss, pairedStandardError: paired)
+                       checksum: m.checksum, difference: paired.map { _ in m.loss - first.loss }, pairedStandardError: paired)
         }
         if json { print(try encodeJSON(rows)); return }
         print(table(rows))
-        for (i, row) in rows.enumerated().dropFirst() where row.pairedStandardError == nil {
-            print("note: \(row.run) was measured on other tokens than \(rows[0].run) (checksum \(rows[i].checksum) vs \(rows[0].checksum)): no paired difference")
+        for row in rows.dropFirst() where row.pairedStandardError == nil {
+            print("note: \(row.run) was measured on other tokens than \(rows[0].run) (checksum \(row.checksum) vs \(rows[0].checksum)): no paired difference")
         }
     }
 
     func table(_ rows: [Row]) -> String {
         func number(_ x: Double?, _ format: String) -> String { x.map { String(format: format, $0) } ?? "–" }
         let width = max(3, rows.map(\.run.count).max() ?? 0) + 2
-        func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count + 1), withPad: " ", startingAt: 0) }
         var lines = [pad("run", width) + pad("step", 7) + pad("loss", 9) + pad("± se", 9) + pad("Δ vs first", 12) + pad("± paired se", 13) + "targets"]
         for r in rows {
             lines.append(pad(r.run, width) + pad(r.step.map(String.init) ?? "–", 7) + pad(number(r.loss, "%.4f"), 9)

@@ -202,8 +202,6 @@ struct EvalScoreCommand: ParsableCommand {
         }
         return lines.joined(separator: "\n")
     }
-
-    func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count) }
 }
 
 /// One run's evaluation, as `--json` prints it.
