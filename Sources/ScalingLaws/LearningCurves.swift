@@ -101,6 +101,14 @@ public func fitLearningCurves(_ points: [CurvePoint]) throws -> LearningCurveFit
     guard !fixed[1] else {
         throw ScalingLawError.degenerate(law: law, reason: "A = 0: the losses do not fall with N along the curves")
     }
+    // An exponent that ends near 0 (not exactly on its bound) makes its term a constant over the points — N^−α
+    // varies by under 1e−6 across the proxies' sizes — which E already is: the fit cannot tell A from E.
+    guard t[2] * log(x.max()! / x.min()!) > 1e-6 else {
+        throw ScalingLawError.degenerate(law: law, reason: String(format: "α = %.2g: the losses do not fall with N along the curves", t[2]))
+    }
+    guard fixed[3] || t[4] * log(z.max()! / z.min()!) > 1e-6 else {
+        throw ScalingLawError.degenerate(law: law, reason: String(format: "β = %.2g: the losses do not fall with D along the curves", t[4]))
+    }
     let residuals = problem.residuals(t)
     let clusters = runLabels.map { label in (0..<count).filter { points[$0].run == label } }
     guard let scaled = clusterCovariance(jacobian(t), residuals: residuals, clusters: clusters, free: fixed.map { !$0 }) else {

@@ -70,4 +70,29 @@ final class LearningCurveTests: XCTestCase {
         XCTAssertThrowsError(try fitLearningCurves(bad))
         XCTAssertThrowsError(try backtestLearningCurves(twoRuns, holdOutLargest: 1))
     }
+
+    /// fidelity-gpt-bytes-s2's curves (bench/fidelity, third run; 10 proxies of 5 widths × 4 validation
+    /// points): the wider proxies are no better, so the fit ends with α ≈ 1e−33 (scipy's least_squares on the
+    /// same points and bounds: α ≈ 1e−33, E 2.274) — A·N^−α is then a second E. The fit says so, instead of
+    /// reporting a singular JᵀJ.
+    func testRefusesCurvesThatDoNotFallWithN() {
+        let curves: [(run: Int, parameters: Double, losses: [Double])] = [
+            (0, 18880, [2.956285, 2.704240, 2.605935, 2.584906]),
+            (1, 18880, [2.916712, 2.687170, 2.600590, 2.577470]),
+            (2, 32928, [2.954410, 2.686032, 2.580230, 2.549144]),
+            (3, 32928, [2.984655, 2.705174, 2.595096, 2.571987]),
+            (4, 50048, [2.865336, 2.618754, 2.485539, 2.451814]),
+            (5, 50048, [3.093437, 2.822892, 2.696542, 2.663532]),
+            (6, 93504, [3.024564, 2.655337, 2.530542, 2.491787]),
+            (7, 93504, [2.938094, 2.650530, 2.535984, 2.506725]),
+            (8, 149248, [3.200728, 2.801328, 2.614997, 2.573644]),
+            (9, 149248, [3.135195, 2.776745, 2.641977, 2.612071]),
+        ]
+        let points = curves.flatMap { c in
+            c.losses.enumerated().map { CurvePoint(run: c.run, parameters: c.parameters, tokens: 153_600 * Double($0.offset + 1), loss: $0.element) }
+        }
+        XCTAssertThrowsError(try fitLearningCurves(points)) {
+            XCTAssertTrue("\($0.localizedDescription)".contains("do not fall with N"), "\($0.localizedDescription)")
+        }
+    }
 }
