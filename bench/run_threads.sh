@@ -15,8 +15,9 @@ echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $co
 train() {  # train DIR THREADS WIDTH: seconds per step over steps 3…N
     rm -rf "$1"
     "$NANOLM" train --arch gpt --layers 2 --width "$3" --head-dim 16 --vocab 384 --seq-len 128 --batch 16 --steps "$steps" \
-        --warmup 1 --checkpoint-every 0 --data synthetic --threads "$2" --out "$1" --json > /dev/null
-    python3 -c "import json,sys; r=[json.loads(l) for l in open(sys.argv[1]) if '\"elapsed\"' in l]; print((r[-1]['elapsed']-r[1]['elapsed'])/(len(r)-2))" "$1/metrics.jsonl"
+        --lr 0.001 --warmup 1 --checkpoint-every 0 --data synthetic --threads "$2" --out "$1" --json > /dev/null
+    # l = 0.001: at the default 0.01 widths from 128 on diverge within a few steps and stop (nothing left to time)
+    python3 -c "import json,sys; L=[json.loads(l) for l in open(sys.argv[1])]; any(l.get('diverged') for l in L) and sys.exit(sys.argv[1] + ': diverged'); r=[l for l in L if 'elapsed' in l]; print((r[-1]['elapsed']-r[1]['elapsed'])/(len(r)-2))" "$1/metrics.jsonl"
 }
 printf "%-6s %12s %12s %14s %10s %10s\n" width "s/step 1t" "s/step ${cores}t" "s/step ${cores}x1t" "side/all" "1t/all"
 for w in $widths; do

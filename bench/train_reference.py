@@ -7,6 +7,7 @@ Prints one JSON line: tokens/s over the timed steps, and the GEMM peak measured 
     python3 train_reference.py --width 1024 --bf16 --device cuda [--compile]   (scripts/gpu_check/run.sh)
 """
 import argparse
+import ctypes
 import json
 import math
 import time
@@ -51,6 +52,16 @@ class GPT(nn.Module):
         return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
 
 
+def set_openblas_threads(n):
+    """Debian's torch runs its GEMMs in OpenBLAS, whose own threads torch.set_num_threads leaves alone (a
+    "one-thread" run keeps a second OpenBLAS thread on the other core). nanolm's Torch.threadCount sets
+    both, so the peer does too: the same threads for both engines. No-op where OpenBLAS is not loaded."""
+    with open("/proc/self/maps") as maps:
+        paths = {line.split()[-1] for line in maps if "libopenblas" in line}
+    for path in paths:
+        ctypes.CDLL(path).openblas_set_num_threads(n)
+
+
 def gemm_peak(n=2048, repeats=5, device="cpu", dtype=torch.float32):
     a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
     (a @ b).sum().item()
@@ -79,6 +90,7 @@ def main():
     p.add_argument("--no-peak", action="store_true", help="skip the GEMM peak measurement (gemm_peak_flops: null)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    set_openblas_threads(a.threads)
     torch.manual_seed(0)
     model = GPT(a.layers, a.width, a.vocab, a.seq, a.head_dim).to(a.device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)

@@ -35,10 +35,15 @@ fi
 nanolm_speed() {
   local binary=$1; shift
   rm -rf "$out/run"
-  "$binary" train "$@" --warmup 1 --data synthetic --out "$out/run" --json > "$out/nl.json"
+  # l = 0.001 as the peer's AdamW: at nanolm's default 0.01 a width-128 run on random tokens diverges by step 5
+  # and stops, which had left two steps to time.
+  "$binary" train "$@" --lr 0.001 --warmup 1 --data synthetic --out "$out/run" --json > "$out/nl.json"
   "$NANOLM_PYTHON" - "$out/run/metrics.jsonl" <<'PY'
 import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if '"elapsed"' in l]  # a diverged step has no elapsed
+lines = [json.loads(l) for l in open(sys.argv[1])]
+if any(l.get("diverged") for l in lines):
+    sys.exit(f"{sys.argv[1]}: the run diverged and stopped: its tokens/s would time only the steps before it")
+rows = [l for l in lines if "elapsed" in l]
 t = rows[-1]["elapsed"] - rows[1]["elapsed"]; n = rows[-1]["tokens"] - rows[1]["tokens"]
 print(n / t)
 PY
