@@ -78,10 +78,9 @@ public struct MultiHeadAttention {
         // The scale goes on q ([B, H, T, D]) rather than on the logits ([B, H, T, S]): fewer elements.
         var logits = try (q * scale).matmul(k.transpose(-2, -1))                 // [B, H, T, S]
         if let probe { try ActivationProbe.record(probe, logits) }
-        if let bias { logits = try logits + bias }
-        // Adding 0 or −∞ gives the same logits as filling the future with −∞, and its backward is the identity
-        // (no kernel): measured 1.2–1.6× faster for this attention than masked_fill (docs/BENCHMARKS.md).
-        if causal { logits = try logits + causalMask(queries: t, keys: s, dtype: logits.dtype, device: q.device) }
+        if let mask = try additiveMask(bias: bias, queries: t, keys: s, dtype: logits.dtype, device: q.device) {
+            logits = try logits + mask
+        }
         let weights = try logits.softmax(dim: -1).dropout(dropout, training: training)  // [B, H, T, S]
         return try weights.matmul(v)                                             // [B, H, T, D]
     }
@@ -91,34 +90,33 @@ public struct MultiHeadAttention {
     /// attention with a bias (T5's decoder) or with more keys than queries passes the mask as −∞ in the bias.
     func fused(_ q: Tensor, _ k: Tensor, _ v: Tensor, bias: Tensor?, training: Bool) throws -> Tensor {
         let (t, s) = (q.shape[2], k.shape[2])
-        var mask = bias
-        var causalFlag = causal
-        if causal && (bias != nil || t != s) {
-            let future = try causalMask(queries: t, keys: s, dtype: q.dtype, device: q.device)
-            mask = try bias.map { try $0 + future } ?? future
-            causalFlag = false
-        }
+        let causalFlag = causal && bias == nil && t == s
+        var mask = causalFlag ? nil : try additiveMask(bias: bias, queries: t, keys: s, dtype: q.dtype, device: q.device)
         // The kernel wants the mask in q's dtype (bfloat16 under autocast).
         if let m = mask, m.dtype != q.dtype { mask = try m.to(q.dtype) }
         return try Tensor.scaledDotProductAttention(q: q, k: k, v: v, mask: mask, dropout: training ? dropout : 0,
                                                     causal: causalFlag, scale: scale)                // [B, H, T, D]
     }
 
-    /// The causal mask to add to the logits: [T, S], 0 where query i may see key j (j ≤ i + S − T) and −∞
-    /// above that diagonal (the future), in the logits' dtype; cached per shape, dtype and device.
+    /// What both kernels add to the logits: the bias, plus the causal mask when the attention is causal; nil
+    /// when neither. Adding 0 or −∞ gives the same logits as filling the future with −∞, and the add's backward
+    /// is the identity (no kernel): 1.2–1.6× faster attention than masked_fill (docs/BENCHMARKS.md).
+    func additiveMask(bias: Tensor?, queries t: Int, keys s: Int, dtype: DType, device: Device) throws -> Tensor? {
+        guard causal else { return bias }
+        let future = try causalMask(queries: t, keys: s, dtype: dtype, device: device)  // [T, S]
+        return try bias.map { try $0 + future } ?? future
+    }
+
+    /// The causal mask: [T, S], 0 where query i may see key j (j ≤ i + S − T) and −∞ above that diagonal (the
+    /// future), in `dtype`; made once per shape, dtype and device.
     func causalMask(queries t: Int, keys s: Int, dtype: DType, device: Device) throws -> Tensor {
-        let key = MaskKey(queries: t, keys: s, dtype: dtype, device: device)
-        MultiHeadAttention.lock.lock()
-        defer { MultiHeadAttention.lock.unlock() }
-        if let mask = MultiHeadAttention.masks[key] { return mask }
-        let future = try Tensor.ones([t, s], device: device).triu(s - t + 1).gt(0)              // [T, S] bool
-        let mask = try Tensor.zeros([t, s], dtype: dtype, device: device).maskedFill(future, -.infinity)  // [T, S]
-        MultiHeadAttention.masks[key] = mask
-        return mask
+        try MultiHeadAttention.masks.value(for: MaskKey(queries: t, keys: s, dtype: dtype, device: device)) {
+            let future = try Tensor.ones([t, s], device: device).triu(s - t + 1).gt(0)              // [T, S] bool
+            return try Tensor.zeros([t, s], dtype: dtype, device: device).maskedFill(future, -.infinity)  // [T, S]
+        }
     }
     struct MaskKey: Hashable { var queries: Int, keys: Int, dtype: DType, device: Device }
-    nonisolated(unsafe) static var masks: [MaskKey: Tensor] = [:]
-    static let lock = NSLock()
+    static let masks = TensorCache<MaskKey, Tensor>()
 
     /// [B, T, H·D] → [B, H, T, D]
     func splitHeads(_ x: Tensor) throws -> Tensor {
@@ -142,21 +140,14 @@ public struct RotaryEmbedding {
     /// tables from position 0 (every layer's q and k use the same rows each step), made longer when asked for
     /// more positions. A row is the same numbers whatever the tables' length.
     public func tables(length: Int, offset: Int = 0, device: Device = .cpu) throws -> (cos: Tensor, sin: Tensor) {
-        let key = TableKey(headDim: headDim, base: base, device: device)
-        RotaryEmbedding.lock.lock()
-        defer { RotaryEmbedding.lock.unlock() }
-        let full: (cos: Tensor, sin: Tensor)
-        if let cached = RotaryEmbedding.cache[key], cached.cos.shape[0] >= offset + length {
-            full = cached
-        } else {
-            full = try makeTables(length: offset + length, device: device)
-            RotaryEmbedding.cache[key] = full
+        let full = try RotaryEmbedding.tables.value(for: TableKey(headDim: headDim, base: base, device: device),
+                                                    isUsable: { $0.cos.shape[0] >= offset + length }) {
+            try makeTables(length: offset + length, device: device)
         }
         return (try full.cos.narrow(0, start: offset, length: length), try full.sin.narrow(0, start: offset, length: length))
     }
     struct TableKey: Hashable { var headDim: Int, base: Double, device: Device }
-    nonisolated(unsafe) static var cache: [TableKey: (cos: Tensor, sin: Tensor)] = [:]
-    static let lock = NSLock()
+    static let tables = TensorCache<TableKey, (cos: Tensor, sin: Tensor)>()
 
     /// The tables for positions 0 ..< length.
     func makeTables(length: Int, device: Device) throws -> (cos: Tensor, sin: Tensor) {
@@ -174,5 +165,22 @@ public struct RotaryEmbedding {
         let half = headDim / 2
         let rotated = try Tensor.cat([x.narrow(-1, start: half, length: half).neg(), x.narrow(-1, start: 0, length: half)], dim: -1)
         return try x * cos + rotated * sin
+    }
+}
+
+/// Tensors made once and shared by every model in the process (behind a lock: runs may train on several
+/// threads), keyed by what they depend on.
+final class TensorCache<Key: Hashable, Value>: @unchecked Sendable {
+    private var values: [Key: Value] = [:]
+    private let lock = NSLock()
+
+    /// The value cached for `key` when `isUsable` accepts it; else `make()`'s, cached in its place.
+    func value(for key: Key, isUsable: (Value) -> Bool = { _ in true }, make: () throws -> Value) rethrows -> Value {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cached = values[key], isUsable(cached) { return cached }
+        let made = try make()
+        values[key] = made
+        return made
     }
 }
