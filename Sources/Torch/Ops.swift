@@ -99,6 +99,12 @@ extension Tensor {
     public func matmul(_ other: Tensor) throws -> Tensor {
         try Tensor.make("matmul", [self, other]) { ct_matmul(handle, other.handle) }
     }
+    /// Attention's product per head, [B, H, m, k] · [B, H, k, n] → [B, H, m, n]: the same numbers as
+    /// ``matmul(_:)``, bit for bit, without copying strided heads first (on Debian's OpenBLAS libtorch, one
+    /// sgemm per head on the views; elsewhere `matmul` itself).
+    public func headMatmul(_ other: Tensor) throws -> Tensor {
+        try Tensor.make("head_matmul", [self, other]) { ct_head_matmul(handle, other.handle) }
+    }
     /// Batched matrix product of [b, n, m] and [b, m, p].
     public func bmm(_ other: Tensor) throws -> Tensor {
         try Tensor.make("bmm", [self, other]) { ct_bmm(handle, other.handle) }

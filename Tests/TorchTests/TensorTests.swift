@@ -91,6 +91,36 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(try p.toArray(Float.self), [0, 0])
     }
 
+    /// Attention's products through `headMatmul` (one OpenBLAS sgemm per head on the strided views) give
+    /// libtorch's `matmul` numbers bit for bit, forward and backward: heads cut from a fused qkv as GPT's,
+    /// the output transposed back as attention does. Also at a size below at::bmm's own small kernel.
+    func testHeadMatmulEqualsMatmulBitForBitForwardAndBackward() throws {
+        for (batch, length, width, headDim) in [(2, 32, 64, 16), (3, 40, 48, 8), (1, 4, 8, 4)] {
+            let heads = width / headDim
+            let input = try Tensor.randn([batch, length, 3 * width], generator: Generator(seed: 7))
+            let upstream = try Tensor.randn([batch, length, width], generator: Generator(seed: 8))
+            func attention(_ product: (Tensor, Tensor) throws -> Tensor) throws -> (output: [Float], grad: [Float]) {
+                let qkv = try input.clone().requiringGrad()                                    // [B, T, 3W]
+                let parts = try qkv.split(size: width, dim: 2)
+                let (q, k, v) = try (splitHeads(parts[0]), splitHeads(parts[1]), splitHeads(parts[2]))       // [B, H, T, D]
+                let weights = try product(q * 0.25, k.transpose(-2, -1)).softmax(dim: -1)    // [B, H, T, T]
+                let y = try product(weights, v).transpose(1, 2).contiguous().view([batch, length, width])
+                try y.backward(upstream)
+                return (try y.toArray(Float.self), try qkv.grad!.toArray(Float.self))
+            }
+            func splitHeads(_ x: Tensor) throws -> Tensor { try x.view([batch, length, heads, headDim]).transpose(1, 2) }
+            let reference = try attention { try $0.matmul($1) }
+            let perHead = try attention { try $0.headMatmul($1) }
+            XCTAssertEqual(perHead.output, reference.output, "output, T \(length), W \(width)")
+            XCTAssertEqual(perHead.grad, reference.grad, "gradient, T \(length), W \(width)")
+        }
+        // What it does not take runs matmul: bfloat16 under autocast, and broadcast batch dimensions.
+        let a = try Tensor.randn([2, 3, 8, 16], generator: Generator(seed: 1))
+        let b = try Tensor.randn([1, 3, 16, 8], generator: Generator(seed: 2))
+        XCTAssertEqual(try withAutocast(.bfloat16) { try a.headMatmul(a.transpose(2, 3)) }.dtype, .bfloat16)
+        XCTAssertEqual(try a.headMatmul(b).toArray(Float.self), try a.matmul(b).toArray(Float.self))
+    }
+
     func testAutocastRunsMatmulInBFloat16() throws {
         let a = try Tensor.randn([4, 8], generator: Generator(seed: 1))
         let b = try Tensor.randn([8, 3], generator: Generator(seed: 2))

@@ -128,6 +128,8 @@ ct_tensor ct_masked_fill(ct_tensor a, ct_tensor mask, double value);
 /* Linear algebra */
 ct_tensor ct_matmul(ct_tensor a, ct_tensor b);
 ct_tensor ct_bmm(ct_tensor a, ct_tensor b);
+/* x [B, H, m, k] · y [B, H, k, n]: at::matmul's numbers, one OpenBLAS sgemm per head on the views (head_matmul.cpp) */
+ct_tensor ct_head_matmul(ct_tensor x, ct_tensor y);
 ct_tensor ct_linear(ct_tensor x, ct_tensor weight, ct_tensor bias /* nullable */);
 
 /* Reductions. dims NULL (ndims 0) reduces over everything. */

@@ -76,13 +76,13 @@ public struct MultiHeadAttention {
     func explicit(_ q: Tensor, _ k: Tensor, _ v: Tensor, bias: Tensor?, training: Bool, probe: String?) throws -> Tensor {
         let (t, s) = (q.shape[2], k.shape[2])
         // The scale goes on q ([B, H, T, D]) rather than on the logits ([B, H, T, S]): fewer elements.
-        var logits = try (q * scale).matmul(k.transpose(-2, -1))                 // [B, H, T, S]
+        var logits = try (q * scale).headMatmul(k.transpose(-2, -1))                 // [B, H, T, S]
         if let probe { try ActivationProbe.record(probe, logits) }
         if let mask = try additiveMask(bias: bias, queries: t, keys: s, dtype: logits.dtype, device: q.device) {
             logits = try logits + mask
         }
         let weights = try logits.softmax(dim: -1).dropout(dropout, training: training)  // [B, H, T, S]
-        return try weights.matmul(v)                                             // [B, H, T, D]
+        return try weights.headMatmul(v)                                         // [B, H, T, D]
     }
 
     /// libtorch's fused kernel: the same inputs and result as ``explicit(_:_:_:bias:training:probe:)``.
