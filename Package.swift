@@ -62,6 +62,7 @@ let package = Package(
         .executable(name: "nanolm-torch", targets: ["nanolm-torch"]),
         .library(name: "NanoLM", targets: ["NanoLM"]),
         .library(name: "ScalingLaws", targets: ["ScalingLaws"]),
+        .library(name: "ModelSpec", targets: ["ModelSpec"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -82,15 +83,18 @@ let package = Package(
         .systemLibrary(name: "CCompression", providers: [.apt(["zlib1g-dev", "libzstd-dev"])]),
         // Scaling-law fits, predictions and cost: pure Swift, no libtorch.
         .target(name: "ScalingLaws"),
+        // A model's shape and parametrization — configuration, μP rules, limits, parameter counts and FLOPs:
+        // pure Swift, so `nanolm params` and the study's plan need no libtorch.
+        .target(name: "ModelSpec", dependencies: ["ScalingLaws"]),
         // Models, training, data and the study.
         .target(
             name: "NanoLM",
-            dependencies: ["Torch", "ScalingLaws", "CCompression", .product(name: "GRDB", package: "GRDB.swift"), "Yams"]
+            dependencies: ["Torch", "ScalingLaws", "ModelSpec", "CCompression", .product(name: "GRDB", package: "GRDB.swift"), "Yams"]
         ),
-        // The commands that need no tensors (fit, predict, cost) and what every command shares: no libtorch.
+        // The commands that need no tensors (fit, predict, cost, params) and what every command shares: no libtorch.
         .target(
             name: "LawCommands",
-            dependencies: ["ScalingLaws", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ScalingLaws", "ModelSpec", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // The command-line tool: `nanolm` runs LawCommands itself, and `nanolm-torch` (beside it) for the rest,
         // so a fit or --help does not load libtorch.

@@ -2,14 +2,13 @@ import ArgumentParser
 import ScalingLaws
 
 /// The top-level commands that need libtorch, as both binaries list them. `nanolm` (this module, no libtorch:
-/// fit, predict, cost, --help, --version) runs `nanolm-torch` beside it for these, so a law fit starts in
+/// fit, predict, cost, params, --help, --version) runs `nanolm-torch` beside it for these, so a law fit starts in
 /// milliseconds instead of loading libtorch's 300 shared objects (docs/BENCHMARKS.md, Startup).
 public enum TorchCommand: String, CaseIterable {
     case study
     case train
     case data
     case tokenizer
-    case params
     case coordCheck = "coord-check"
     case eval
     case export
@@ -23,7 +22,6 @@ public enum TorchCommand: String, CaseIterable {
         case .train: "Train one model (GPT, Llama, BERT or T5; SP or μP) and record its losses."
         case .data: "Build token shards from a data track and inspect them."
         case .tokenizer: "Train and apply a byte-level BPE tokenizer (GPT-2's)."
-        case .params: "Count a model's parameters and FLOPs; with --audit, list every tensor's μP role and multipliers."
         case .coordCheck: "Check that μP is implemented right: module outputs must not change size with width."
         case .eval: "Score trained runs on multiple-choice tasks, measure their validation loss; run an over-training study (Gadre et al.)."
         case .export: "Export a trained run for Hugging Face transformers (from_pretrained), μP folded into the weights."

@@ -11,22 +11,6 @@ func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s + " " : s +
 
 // MARK: Options as enums
 
-/// `--param`: μP or the standard parametrization ("μp" and "standard" are accepted too).
-enum ParametrizationOption: String, CaseIterable, ExpressibleByArgument {
-    case mup, sp
-
-    init?(argument: String) {
-        switch argument.lowercased() {
-        case "mup", "μp": self = .mup
-        case "sp", "standard": self = .sp
-        default: return nil
-        }
-    }
-
-    var kind: Parametrization.Kind { self == .mup ? .muP : .standard }
-    func parametrization(baseWidth: Int) -> Parametrization { self == .mup ? .muP(baseWidth: baseWidth) : .standard }
-}
-
 /// `--executor`: where a study's runs train.
 enum ExecutorOption: String, CaseIterable, ExpressibleByArgument {
     /// This machine: in this process, or `--jobs N` child processes.
@@ -38,7 +22,6 @@ enum ExecutorOption: String, CaseIterable, ExpressibleByArgument {
 /// `--jobs`: N or auto.
 extension JobCount: ExpressibleByArgument {}
 
-extension Architecture: ExpressibleByArgument {}
 extension Schedule.Decay: ExpressibleByArgument {}
 extension AdamW.Rule: ExpressibleByArgument {}
 extension TaskFormat: ExpressibleByArgument {}

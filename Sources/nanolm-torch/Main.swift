@@ -6,7 +6,7 @@ import LawCommands
 @main
 struct Main: ParsableCommand {
     static let configuration = nanolmConfiguration(subcommands: [
-        StudyCommand.self, TrainCommand.self, DataCommand.self, TokenizerCommand.self, ParamsCommand.self,
+        StudyCommand.self, TrainCommand.self, DataCommand.self, TokenizerCommand.self, ParamsAuditCommand.self,
         CoordCheckCommand.self, FitCommand.self, PredictCommand.self, CostCommand.self, EvalCommand.self,
         ExportCommand.self, GoldenCommand.self, DemoCommand.self])
 }

@@ -2,9 +2,9 @@ import ArgumentParser
 import Foundation
 import LawCommands
 
-/// `nanolm`: the commands that need no tensors — fit, predict, cost, --help, --version — run in this binary,
-/// which does not load libtorch; every other command runs `nanolm-torch`, built beside it, with the same
-/// arguments (docs/DESIGN.md, "Two binaries").
+/// `nanolm`: the commands that need no tensors — fit, predict, cost, params without --audit, --help, --version —
+/// run in this binary, which does not load libtorch; every other command runs `nanolm-torch`, built beside it,
+/// with the same arguments (docs/DESIGN.md, "Two binaries").
 @main
 enum Launcher {
     static func main() {
@@ -19,7 +19,7 @@ enum Launcher {
 
 /// The root of the commands this binary runs itself.
 struct LawTool: ParsableCommand {
-    static let configuration = nanolmConfiguration(subcommands: [FitCommand.self, PredictCommand.self, CostCommand.self])
+    static let configuration = nanolmConfiguration(subcommands: [FitCommand.self, PredictCommand.self, CostCommand.self, ParamsCommand.self])
 }
 
 /// Where a command line runs.
@@ -32,8 +32,13 @@ enum Route: Equatable {
         case nil, "--help", "-h": self = .help
         case "--version": self = .here
         case "help": self = arguments.count == 1 ? .help : own.contains(arguments[1]) ? .here : .torch
-        case let first?: self = own.contains(first) ? .here : .torch
+        case let first?: self = own.contains(first) && !Route.buildsModel(arguments) ? .here : .torch
         }
+    }
+
+    /// `params --audit` builds the model: that needs libtorch.
+    static func buildsModel(_ arguments: [String]) -> Bool {
+        arguments.first == ParamsCommand.configuration.commandName && arguments.contains("--audit")
     }
 }
 

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// The two binaries: `nanolm` runs fit, predict, cost, --help and --version without libtorch, and
+/// The two binaries: `nanolm` runs fit, predict, cost, params, --help and --version without libtorch, and
 /// `nanolm-torch` (beside it) for every other command, with the same arguments.
 final class LauncherTests: ScratchDirectoryTestCase {
     /// The command names a help text lists: its lines of two spaces, a lowercase name, spaces, a summary.
@@ -51,5 +51,24 @@ final class LauncherTests: ScratchDirectoryTestCase {
                                    "--base-width", "16", "--trials", "3", "--proxies", "24,32,48,64", "--target", "256", "--json"])
         XCTAssertEqual(cost.status, 0, cost.err)
         XCTAssertTrue(cost.out.contains("\"ratio\""), cost.out)
+    }
+
+    /// `params` counts without libtorch: nanolm alone (no nanolm-torch beside it) prints the paper's Table 3 size
+    /// of its 32-layer GPT (26.185 B), and `--audit`, which builds the model, goes to nanolm-torch: alone, the
+    /// error says what to build; beside it, the table of every tensor.
+    func testParamsCountsWithoutTheTorchBinary() throws {
+        let alone = root.appendingPathComponent("nanolm")
+        try FileManager.default.copyItem(at: try builtNanolm(), to: alone)
+        let count = try runProcess(alone, ["params", "--arch", "gpt", "--layers", "32", "--width", "8192", "--tied"])
+        XCTAssertEqual(count.status, 0, count.err)
+        XCTAssertTrue(count.out.contains("(26.185 B)"), count.out)
+        let json = try runProcess(alone, ["params", "--arch", "gpt", "--layers", "32", "--width", "8192", "--tied", "--json"])
+        XCTAssertTrue(json.out.contains("\"scaling\" : 26185"), json.out)
+        let audit = try runProcess(alone, ["params", "--arch", "gpt", "--layers", "2", "--width", "64", "--audit"])
+        XCTAssertEqual(audit.status, 1)
+        XCTAssertTrue(audit.err.contains("nanolm-torch"), audit.err)
+        let beside = try runProcess(try builtNanolm(), ["params", "--arch", "gpt", "--layers", "2", "--width", "64", "--audit"])
+        XCTAssertEqual(beside.status, 0, beside.err)
+        XCTAssertTrue(beside.out.contains("tensors, every one with a role"), beside.out)
     }
 }

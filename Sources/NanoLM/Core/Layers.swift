@@ -1,3 +1,4 @@
+import ModelSpec
 import Torch
 
 // The building blocks every architecture shares. Each takes its state-dict prefix at construction,

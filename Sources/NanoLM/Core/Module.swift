@@ -1,17 +1,6 @@
 import Foundation
+import ModelSpec
 import Torch
-
-/// What a parameter tensor is to μP (the paper's Table 2; Yang et al. 2022, Table 8).
-public enum ParameterRole: String, Codable, CaseIterable, Sendable {
-    /// Matrix-like: both dimensions grow with width (attention and MLP weights).
-    case hidden
-    /// Input weights: one dimension is fixed (vocabulary, positions), one grows (embeddings).
-    case input
-    /// The readout: maps width to a fixed size (lm_head).
-    case output
-    /// Vectors and scalars: biases, norm gains.
-    case vector
-}
 
 /// A trainable tensor with its state-dict name and μP role.
 public final class Parameter {
@@ -42,26 +31,6 @@ public final class Parameter {
     public func move(to device: Device) throws {
         guard value.device != device else { return }
         value = try withNoGrad { try value.to(device: device) }.requiringGrad()
-    }
-}
-
-/// How a parameter's initial values are drawn.
-public enum Initialization: Equatable, CustomStringConvertible {
-    case zeros, ones
-    case normal(std: Double)
-
-    public var description: String {
-        switch self {
-        case .zeros: "zeros"
-        case .ones: "ones"
-        case .normal(let std): String(format: "N(0, %.4g²)", std)
-        }
-    }
-
-    /// The standard deviation (0 for constants).
-    public var std: Double {
-        if case .normal(let std) = self { return std }
-        return 0
     }
 }
 
@@ -122,26 +91,5 @@ extension Module {
     /// Loads parameters from a safetensors file written by ``save(to:metadata:)`` or by PyTorch.
     public func load(from url: URL) throws {
         try load(SafeTensors.load(url).tensors, from: url.path)
-    }
-}
-
-/// Errors building or loading a model.
-public enum ModelError: Error, CustomStringConvertible {
-    case stateDictMismatch(source: String, missing: [String], unexpected: [String])
-    case shapeMismatch(source: String, name: String, expected: [Int], found: [Int])
-    case invalidConfiguration(String)
-
-    public var description: String {
-        switch self {
-        case let .stateDictMismatch(source, missing, unexpected):
-            var parts: [String] = []
-            if !missing.isEmpty { parts.append("missing \(missing.prefix(5).joined(separator: ", "))\(missing.count > 5 ? " (+\(missing.count - 5) more)" : "")") }
-            if !unexpected.isEmpty { parts.append("unexpected \(unexpected.prefix(5).joined(separator: ", "))\(unexpected.count > 5 ? " (+\(unexpected.count - 5) more)" : "")") }
-            return "\(source): parameters do not match the model: \(parts.joined(separator: "; ")). Was it saved from a model of another architecture or size?"
-        case let .shapeMismatch(source, name, expected, found):
-            return "\(source): \(name) has shape \(found), the model expects \(expected). Check width, layers and vocabulary."
-        case let .invalidConfiguration(message):
-            return "invalid configuration: \(message)"
-        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 import Torch
 
 /// Where a trainer gets its batches. A batch is a pure function of (data seed, step, micro-batch), never

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 import Torch
 
 /// What multiple-choice scoring needs from a model: next-token logits at every position, and the

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 
 /// The built-in tasks, made from held-out text so that a model trained on the track's training split has
 /// never seen them, and small enough models move on them.

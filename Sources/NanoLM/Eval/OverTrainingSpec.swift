@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 
 /// An over-training study file (YAML or JSON; docs/EVAL.md): one design trained on a grid of widths ×
 /// token multipliers M = D/N, as Gadre et al. (2024) do, to fit L(C, M) and Err(L) on some runs and

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 import ScalingLaws
 
 /// One run of an over-training study and what it measured.

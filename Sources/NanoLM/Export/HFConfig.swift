@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 import Torch
 
 /// The transformers version the exported files are written for and checked with (scripts/deps.sh pins it).

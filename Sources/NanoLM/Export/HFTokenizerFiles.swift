@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 
 /// The tokenizer as Hugging Face loads it: `tokenizer.json` (the `tokenizers` library's format, which
 /// `PreTrainedTokenizerFast` and `AutoTokenizer` read), `tokenizer_config.json` and

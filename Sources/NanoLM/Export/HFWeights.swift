@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 import Torch
 
 /// nanolm's weights as Hugging Face's modules read them: HF's names and layouts, with μP's two forward

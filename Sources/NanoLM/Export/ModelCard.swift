@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 
 /// The README.md of an export: what the model is, how it was trained, how well, and what the export
 /// changed in its weights so that Hugging Face's modules compute nanolm's logits.

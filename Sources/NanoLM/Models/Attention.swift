@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 import Torch
 
 /// Which implementation of softmax(scale · q·kᵀ + bias + mask) · v runs.

@@ -1,3 +1,4 @@
+import ModelSpec
 import Torch
 
 /// BERT with Hugging Face's BertForMaskedLM state-dict keys: word, position and token-type embeddings

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 import Torch
 
 /// The coordinate check (microsoft/mup's `get_coord_data`, extended to transformers): train tiny models

@@ -1,3 +1,4 @@
+import ModelSpec
 import Torch
 
 /// Builds the model `config` describes, initialised from `seed` under its parametrization (on the CPU,

@@ -1,3 +1,4 @@
+import ModelSpec
 import Torch
 
 /// GPT as in nanoGPT (and Hugging Face's GPT-2 state-dict keys): learned token and position
@@ -120,7 +121,12 @@ func tokenLoss(_ logits: Tensor, _ targets: Tensor) throws -> Tensor {
 }
 
 extension ModelConfig {
-    /// The MLP's hidden size: round(ffnRatio · width) (GPT's 4·width; Llama's SwiGLU uses the same
-    /// rule, which is what the paper's Table 3 counts — see docs/DESIGN.md, "Models").
-    public var ffnWidth: Int { Int((ffnRatio * Double(width)).rounded()) }
+    /// Position ids [T] for ids [B, T]; an error when T exceeds the learned position table.
+    func positions(of ids: Tensor) throws -> Tensor {
+        let t = ids.shape[1]
+        guard t <= sequenceLength else {
+            throw ModelError.invalidConfiguration("sequence of \(t) tokens is longer than sequenceLength \(sequenceLength)")
+        }
+        return try Tensor.arange(0, Double(t), device: ids.device)               // [T]
+    }
 }

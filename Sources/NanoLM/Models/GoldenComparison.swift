@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 import Torch
 
 /// A model against a fixture of scripts/model_goldens.py (PyTorch's weights, batch, logits, loss and

@@ -1,3 +1,4 @@
+import ModelSpec
 import Torch
 
 /// Llama with Hugging Face's LlamaForCausalLM state-dict keys: token embedding, pre-RMSNorm blocks

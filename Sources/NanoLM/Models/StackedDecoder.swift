@@ -1,3 +1,4 @@
+import ModelSpec
 import Torch
 
 /// R decoders of one shape (GPT or Llama) as one model, for training same-shape runs together: a model of

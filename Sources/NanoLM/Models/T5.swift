@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 import Torch
 
 /// T5 (v1.1 style) with Hugging Face's T5ForConditionalGeneration state-dict keys: a shared token

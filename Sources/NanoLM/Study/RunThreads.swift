@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 
 /// The libtorch threads a study's run trains on, and so how many runs share the machine at once.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 import ScalingLaws
 
 /// What a study tells the person running it, as it happens. Algorithm 1's steps produce values; the

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 import ScalingLaws
 
 /// One design's prediction at the target width.

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 
 /// The phase of Algorithm 1 a run belongs to.
 public enum RunPhase: String, Codable, Sendable, CaseIterable {

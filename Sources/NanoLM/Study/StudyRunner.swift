@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 import ScalingLaws
 
 /// Runs Algorithm 1 of the paper for every design of a study: grid search at the base width, μTransfer,

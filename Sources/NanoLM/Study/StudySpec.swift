@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 import Yams
 
 /// A μScaling study file (YAML or JSON; docs/STUDY.md): the designs to compare, the μP base width and

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 import ScalingLaws
 
 // Algorithm 1's decisions as small functions of what the runs measured: no training, no narration, no

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ModelSpec
 import ScalingLaws
 
 /// A study's state in SQLite (`study.sqlite` in the study directory): its file, every run with its status

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 import Torch
 
 /// AdamW over ``Parameter``s, each with its μP learning-rate multiplier (the paper's Table 2:

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 import Torch
 
 /// Data parallelism over a c10d process group: every rank holds the whole model, trains on its slice

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 import Torch
 
 /// ``AdamW`` over stacked parameters [R, ...] (``StackedDecoder``): the same update for every run at once,

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 import Torch
 
 /// Same-shape runs trained together as one stacked model (issue 19): R GPT or Llama runs that differ only in

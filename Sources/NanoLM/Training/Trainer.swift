@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 import Torch
 
 /// One training run in its own ``RunDirectory`` (config.json, metrics.jsonl, checkpoint.safetensors, summary.json).

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 
 /// Everything one training run needs besides its data: the model, the budget, the optimizer, and what
 /// to record. Stored as the run directory's `config.json`; its hash identifies the run in a study.

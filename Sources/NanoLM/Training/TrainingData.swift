@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 
 /// Opens the batches a run trains on, for its architecture's objective (causal for GPT and Llama,
 /// masked for BERT, span corruption for T5):

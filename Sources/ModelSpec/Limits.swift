@@ -29,12 +29,12 @@ public enum Limits {
     public static let tokenMultiplier = 1e6
 
     /// `value` lies in `range`, or an error message naming `field`: "field 'x' must be in 1...1048576, got 0".
-    static func check(_ value: Int, in range: ClosedRange<Int>, _ field: String) -> String? {
+    package static func check(_ value: Int, in range: ClosedRange<Int>, _ field: String) -> String? {
         range.contains(value) ? nil : "field '\(field)' must be in \(range.lowerBound)...\(range.upperBound), got \(value)"
     }
 
     /// A finite `value` in `range`, or a message naming `field` (NaN and ±infinity are outside every range).
-    static func check(_ value: Double, in range: ClosedRange<Double>, _ field: String) -> String? {
+    package static func check(_ value: Double, in range: ClosedRange<Double>, _ field: String) -> String? {
         value.isFinite && range.contains(value) ? nil : "field '\(field)' must be a number in \(range.lowerBound)...\(range.upperBound), got \(value)"
     }
 }

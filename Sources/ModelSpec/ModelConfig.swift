@@ -1,4 +1,4 @@
-import Torch
+import Foundation
 
 /// The four architectures nanoLM supports (paper §3.2.1).
 public enum Architecture: String, Codable, CaseIterable, Sendable {
@@ -48,17 +48,12 @@ public struct ModelConfig: Codable, Hashable, Sendable {
     /// Attention heads: width / headDim.
     public var heads: Int { width / headDim }
 
+    /// The MLP's hidden size: round(ffnRatio · width) (GPT's 4·width; Llama's SwiGLU uses the same
+    /// rule, which is what the paper's Table 3 counts — see docs/DESIGN.md, "Models").
+    public var ffnWidth: Int { Int((ffnRatio * Double(width)).rounded()) }
+
     /// The factor on the readout's logits: τ/r under μP, τ under SP.
     public var outputMultiplier: Double { parametrization.outputMultiplier(width: width, hyper: hyper) }
-
-    /// Position ids [T] for ids [B, T]; an error when T exceeds the learned position table.
-    func positions(of ids: Tensor) throws -> Tensor {
-        let t = ids.shape[1]
-        guard t <= sequenceLength else {
-            throw ModelError.invalidConfiguration("sequence of \(t) tokens is longer than sequenceLength \(sequenceLength)")
-        }
-        return try Tensor.arange(0, Double(t), device: ids.device)               // [T]
-    }
 
     /// Checks the numbers fit together; the error names the field.
     public func validate() throws {

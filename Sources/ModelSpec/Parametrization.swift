@@ -1,5 +1,4 @@
 import Foundation
-import Torch
 
 /// The μTransferable hyperparameters, chosen at the base width (paper §4.2: learning rate,
 /// initialisation standard deviation, output multiplier).
@@ -92,34 +91,36 @@ public struct Parametrization: Codable, Hashable, Sendable {
         case .muP: (attentionMultiplier ?? 8) / Double(headDim)
         }
     }
+}
 
-    /// Initialises `parameters` in order from `generator` and records each one's initialisation and
-    /// learning-rate multiplier. Norm gains are the vectors whose names end in a norm's weight
-    /// (`ln_*.weight`, `*norm*.weight`, `LayerNorm.weight`, `layer_norm.weight`); query rows
-    /// (`Parameter.queryRows`) are zeroed when `zeroQuery`.
-    public func initialize(_ parameters: [Parameter], width: Int, hyper: MuHyperParameters,
-                           generator: Generator) throws {
-        try withNoGrad {
-            for p in parameters {
-                let isGain = p.role == .vector && Self.isNormGain(p.name)
-                let initialization = initialization(p.role, width: width, hyper: hyper, isNormGain: isGain)
-                switch initialization {
-                case .zeros: try p.value.zero_()
-                case .ones: try p.value.fill_(1)
-                case .normal(let std): try p.value.normal_(mean: 0, std: std, generator: generator)
-                }
-                if zeroQuery, let rows = p.queryRows {
-                    try p.value.narrow(0, start: rows.lowerBound, length: rows.count).zero_()
-                }
-                p.initialization = initialization
-                p.learningRateMultiplier = learningRateMultiplier(p.role, width: width)
-            }
+/// What a parameter tensor is to μP (the paper's Table 2; Yang et al. 2022, Table 8).
+public enum ParameterRole: String, Codable, CaseIterable, Sendable {
+    /// Matrix-like: both dimensions grow with width (attention and MLP weights).
+    case hidden
+    /// Input weights: one dimension is fixed (vocabulary, positions), one grows (embeddings).
+    case input
+    /// The readout: maps width to a fixed size (lm_head).
+    case output
+    /// Vectors and scalars: biases, norm gains.
+    case vector
+}
+
+/// How a parameter's initial values are drawn.
+public enum Initialization: Equatable, CustomStringConvertible {
+    case zeros, ones
+    case normal(std: Double)
+
+    public var description: String {
+        switch self {
+        case .zeros: "zeros"
+        case .ones: "ones"
+        case .normal(let std): String(format: "N(0, %.4g²)", std)
         }
     }
 
-    static func isNormGain(_ name: String) -> Bool {
-        guard name.hasSuffix(".weight") else { return false }
-        let lower = name.lowercased()
-        return lower.contains("norm") || lower.contains(".ln_") || lower.hasPrefix("ln_") || lower.contains(".ln.")
+    /// The standard deviation (0 for constants).
+    public var std: Double {
+        if case .normal(let std) = self { return std }
+        return 0
     }
 }
