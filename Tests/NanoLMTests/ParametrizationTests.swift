@@ -129,7 +129,7 @@ final class ParametrizationTests: XCTestCase {
     // MARK: - Counting
 
     func testCountsEqualHandNumbersAndTheBuiltModels() throws {
-        // Hand counts, worked out in the comments of Counting.swift: GPT w64, 1 layer, V32, T8 = 54 720;
+        // Hand counts, worked out in the comments of ScalingLaws' ParameterCounts.swift: GPT w64, 1 layer, V32, T8 = 54 720;
         // Llama w64, 1 layer, V32 = 69 824.
         let gpt = ModelConfig(architecture: .gpt, layers: 1, width: 64, vocabularySize: 32, sequenceLength: 8)
         let llama = ModelConfig(architecture: .llama, layers: 1, width: 64, vocabularySize: 32, sequenceLength: 8)
