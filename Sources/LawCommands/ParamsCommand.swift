@@ -28,7 +28,7 @@ public struct ParamsCommand: ParsableCommand {
         guard !options.audit else {
             throw CLIError("--audit builds the model, which needs libtorch: run `nanolm params … --audit`, which nanolm hands to nanolm-torch")
         }
-        print(try options.report(audit: nil))
+        print(try options.report(options.makeConfig(), audit: nil))
     }
 }
 
@@ -61,9 +61,8 @@ public struct ParamsOptions: ParsableArguments {
         return config
     }
 
-    /// The counts, FLOPs per token and, when given, the audit's rows: as text, or as JSON with `--json`.
-    public func report(audit rows: [ParameterAuditRow]?) throws -> String {
-        let config = try makeConfig()
+    /// `config`'s counts, FLOPs per token and, when given, the audit's rows: as text, or as JSON with `--json`.
+    public func report(_ config: ModelConfig, audit rows: [ParameterAuditRow]?) throws -> String {
         let counts = try config.parameterCounts()
         let flops = try config.trainingFLOPsPerToken()
         guard json else { return config.countsReport(counts: counts, flops: flops, audit: rows) }

@@ -11,8 +11,8 @@ struct ParamsAuditCommand: ParsableCommand {
     @OptionGroup var options: ParamsOptions
 
     func run() throws {
-        guard options.audit else { return print(try options.report(audit: nil)) }
         let config = try options.makeConfig()
+        guard options.audit else { return print(try options.report(config, audit: nil)) }
         let counts = try config.parameterCounts()
         guard counts.total <= 2_000_000_000 else {
             throw ValidationError("--audit builds the model, and \(counts.total) parameters need \(counts.total * 4 / 1_000_000_000) GB; audit a narrower width (the multipliers follow the same rules at every width)")
@@ -21,6 +21,6 @@ struct ParamsAuditCommand: ParsableCommand {
         guard model.parameterCount == counts.total else {
             throw CLIError("internal: the built model has \(model.parameterCount) parameters, the analytic count \(counts.total)")
         }
-        print(try options.report(audit: config.audit(model)))
+        print(try options.report(config, audit: config.audit(model)))
     }
 }
