@@ -12,10 +12,12 @@ struct EvalLossCommand: ParsableCommand {
         abstract: "Measure runs on the fixed validation set: loss ± standard error, and differences ± paired error.",
         discussion: """
             Reads each run's final weights and evaluates them on the same windows its evaluations read \
-            (docs/DESIGN.md, "The validation set"). The standard error is by batch means over 32 groups of \
-            consecutive windows: how far the set's loss may be from the loss on more text of its kind, an \
-            error every run reading the set shares. The paired error of a difference (each run against the \
-            first) is what comparing two runs carries: what both find hard cancels. Examples:
+            (docs/DESIGN.md, "The validation set"). The standard error is the spread of whole held-out \
+            documents within their domains (stratified by domain, clustered by document; batch means over \
+            32 groups of consecutive windows for data without documents): how far the set's loss may be from \
+            the loss on more text of its kind, an error every run reading the set shares. The paired error of \
+            a difference (each run against the first) is what comparing two runs carries: what both find \
+            hard cancels. Examples:
 
               nanolm eval loss studies/nano-gpt/runs/gpt-w64-s0 studies/nano-gpt/runs/gpt-w64-s1
               nanolm eval loss RUN_A RUN_B --tokens 212992 --json

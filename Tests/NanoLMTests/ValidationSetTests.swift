@@ -118,6 +118,32 @@ final class ValidationSetTests: XCTestCase {
         XCTAssertNil(a.pairedStandardError(against: ValidationMeasurement(sums: b.sums, counts: [4, 4, 4, 3])))
     }
 
+    /// Stratified by domain and clustered by document, by hand: windows (summed loss, targets) in domain 0 —
+    /// document 0: (10, 4), (12, 4); document 1: (9, 4) — and domain 1 — document 2: (20, 4); document 3: (22, 4),
+    /// (16, 4). Domain 0: L₀ = 31/12, residuals 22 − 8·31/12 = +4/3 and 9 − 4·31/12 = −4/3, so 2/1 · 32/9 = 64/9;
+    /// domain 1: L₁ = 58/12, residuals 20 − 4·58/12 = +2/3 and 38 − 8·58/12 = −2/3, so 2 · 8/9 = 16/9. SE = √(80/9)/24.
+    /// Batch means over the same windows would see domain 1's higher loss as noise. Paired against a run whose
+    /// windows differ by +1, +1, +1, −1, 0, 0: domain 0's documents differ by +2 (8 targets) and +1 (4), exactly
+    /// its mean 0.25 per target, so nothing; domain 1's by −1 (4) and 0 (8) around −1/12: residuals ∓2/3, 2 · 8/9
+    /// = 16/9, SE = (4/3)/24.
+    func testStratifiedClusteredStandardErrorEqualsAHandComputation() throws {
+        let groups = [(0, 0), (0, 0), (0, 1), (1, 2), (1, 3), (1, 3)].map { WindowGroup(stratum: $0.0, cluster: $0.1) }
+        let a = ValidationMeasurement(sums: [10, 12, 9, 20, 22, 16], counts: [4, 4, 4, 4, 4, 4], groups: groups)
+        let b = ValidationMeasurement(sums: [11, 13, 10, 19, 22, 16], counts: [4, 4, 4, 4, 4, 4], groups: groups)
+        XCTAssertEqual(try XCTUnwrap(a.standardError()), (80.0 / 9).squareRoot() / 24, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(a.pairedStandardError(against: b)), 4.0 / 3 / 24, accuracy: 1e-12)
+        let unstratified = ValidationMeasurement(sums: a.sums, counts: a.counts,
+                                                 groups: groups.map { WindowGroup(stratum: 0, cluster: $0.cluster) })
+        XCTAssertGreaterThan(try XCTUnwrap(unstratified.standardError()), 2 * (try XCTUnwrap(a.standardError())))
+        // The layout's groups: documents end after each EOS (9), the last at the split's end.
+        let layout = ValidationLayout(tokens: [Int32]([1, 2, 9, 3, 9, 4, 5, 6]), eos: 9, documentsPerDomain: [2, 1])
+        XCTAssertEqual(layout.documentEnds, [3, 5, 8])
+        XCTAssertEqual([0, 2, 3, 4, 5, 7].map { layout.group(ofWindowAt: $0) },
+                       [(0, 0), (0, 0), (0, 1), (0, 1), (1, 2), (1, 2)].map { WindowGroup(stratum: $0.0, cluster: $0.1) })
+        XCTAssertEqual(ValidationLayout(tokens: [Int32]([1, 9, 2]), eos: 9, documentsPerDomain: [5]).documentDomains, [0, 0],
+                       "counts that do not add up: one domain")
+    }
+
     /// Two runs' evaluations after training, measured again from their directories by ``RunValidation`` (as
     /// `nanolm eval loss` does), on the same tokens: each equals what the run recorded at its last step.
     func testRunValidationRemeasuresWhatTheRunRecorded() throws {

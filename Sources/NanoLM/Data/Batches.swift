@@ -17,6 +17,18 @@ public protocol BatchSource {
     var validationWindowCount: Int { get }
     /// Raw tokens one validation window consumes (causal LM: its targets; the window reads one token more).
     var validationWindowTokens: Int { get }
+    /// The validation split's documents and domains, for the standard errors (nil: unknown; they then fall
+    /// back to batch means over consecutive windows).
+    var validationLayout: ValidationLayout? { get }
+}
+
+extension BatchSource {
+    public var validationLayout: ValidationLayout? { nil }
+
+    /// The (domain, document) of each of `windows`, when the layout is known.
+    func validationGroups(_ windows: [Int]) -> [WindowGroup]? {
+        validationLayout.map { layout in windows.map { layout.group(ofWindowAt: $0 * validationWindowTokens) } }
+    }
 }
 
 /// Seeds the random parts of validation windows (masks, spans): a constant, not the data seed, so runs with
@@ -160,6 +172,7 @@ func checkBatchShape(batchSize: Int, sequenceLength: Int, objective: String) thr
 /// position drawn from (seed, step, micro, row); inputs are its first T tokens, targets the last T.
 /// Documents are packed (EOS between them), as in GPT-2 and nanoGPT.
 public struct CausalLMBatches: BatchSource {
+    public var validationLayout: ValidationLayout?
     public let training: any TokenStream
     public let validation: any TokenStream
     public let batchSize: Int
@@ -271,6 +284,7 @@ extension CorruptedWindowBatches {
 /// Hugging Face's DataCollatorForLanguageModeling). Targets hold the original id at selected positions
 /// and ``Batch/ignoreIndex`` elsewhere.
 public struct MaskedLMBatches: CorruptedWindowBatches {
+    public var validationLayout: ValidationLayout?
     public let training: any TokenStream
     public let validation: any TokenStream
     public let batchSize: Int
@@ -353,6 +367,7 @@ public struct MaskedLMBatches: CorruptedWindowBatches {
 /// per noise span, then EOS; the target is each sentinel followed by its span, then EOS. The decoder
 /// input is the target shifted right behind the start id (``SpecialTokens/pad``).
 public struct SpanCorruptionBatches: CorruptedWindowBatches {
+    public var validationLayout: ValidationLayout?
     public let training: any TokenStream
     public let validation: any TokenStream
     public let batchSize: Int

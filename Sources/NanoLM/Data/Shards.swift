@@ -376,18 +376,25 @@ public struct ShardedData {
     public func batches(_ objective: DataObjective, batchSize: Int, sequenceLength: Int, seed: UInt64,
                         maskProbability: Double = 0.15, noiseDensity: Double = 0.15,
                         meanNoiseSpanLength: Double = 3) throws -> any BatchSource {
+        let layout = validationLayout()
         switch objective {
         case .causal:
-            return try CausalLMBatches(trainingStream: training, validationStream: validation, batchSize: batchSize,
-                                       sequenceLength: sequenceLength, seed: seed)
+            var source = try CausalLMBatches(trainingStream: training, validationStream: validation, batchSize: batchSize,
+                                             sequenceLength: sequenceLength, seed: seed)
+            source.validationLayout = layout
+            return source
         case .masked:
-            return try MaskedLMBatches(training: training, validation: validation, batchSize: batchSize,
-                                       sequenceLength: sequenceLength, seed: seed, special: index.special,
-                                       maskProbability: maskProbability)
+            var source = try MaskedLMBatches(training: training, validation: validation, batchSize: batchSize,
+                                             sequenceLength: sequenceLength, seed: seed, special: index.special,
+                                             maskProbability: maskProbability)
+            source.validationLayout = layout
+            return source
         case .spans:
-            return try SpanCorruptionBatches(training: training, validation: validation, batchSize: batchSize,
-                                             inputLength: sequenceLength, seed: seed, special: index.special,
-                                             noiseDensity: noiseDensity, meanNoiseSpanLength: meanNoiseSpanLength)
+            var source = try SpanCorruptionBatches(training: training, validation: validation, batchSize: batchSize,
+                                                   inputLength: sequenceLength, seed: seed, special: index.special,
+                                                   noiseDensity: noiseDensity, meanNoiseSpanLength: meanNoiseSpanLength)
+            source.validationLayout = layout
+            return source
         }
     }
 }

@@ -152,4 +152,5 @@ public struct RankSlice: BatchSource {
     public func validationBatch(windows: [Int]) throws -> Batch { try global.validationBatch(windows: windows) }
     public var validationWindowCount: Int { global.validationWindowCount }
     public var validationWindowTokens: Int { global.validationWindowTokens }
+    public var validationLayout: ValidationLayout? { global.validationLayout }
 }

@@ -244,7 +244,10 @@ public final class StackedTrainer {
                 let logits = try model.logits(inputs, training: false)  // [R, B·T, V]
                 let losses = try crossEntropy(logits.reshape([-1, logits.shape[2]]), targets.reshape([-1]), reduction: .none,
                                               ignoreIndex: Batch.ignoreIndex).reshape([active.count, b, t])  // [R, B, T]
-                for i in active.indices { try measurements[i].add(one, losses: losses.narrow(0, start: i, length: 1).reshape([b, t])) }
+                let groups = data.validationGroups(windows)
+                for i in active.indices {
+                    try measurements[i].add(one, losses: losses.narrow(0, start: i, length: 1).reshape([b, t]), groups: groups)
+                }
             }
         }
         return measurements

@@ -47,9 +47,12 @@ public struct ValidationMeasurement: Sendable {
     /// Per window: the summed cross-entropy of its targets, and how many targets count.
     public private(set) var sums: [Double] = []
     public private(set) var counts: [Int] = []
+    /// Per window: its domain and document, when the data's layout is known (``ValidationLayout``).
+    public private(set) var groups: [WindowGroup]? = []
     var hash = FNV1a()
 
-    /// Groups of consecutive windows for the batch-means standard error (at most this many).
+    /// Groups of consecutive windows for the batch-means standard error, used when the windows' documents
+    /// are not known (at most this many).
     public static let groups = 32
 
     public init() {}
@@ -59,53 +62,87 @@ public struct ValidationMeasurement: Sendable {
     public var targets: Int { counts.reduce(0, +) }
     public var checksum: String { hash.hex }
 
-    /// The standard error of ``loss`` by batch means: the windows are cut into `groups` runs of consecutive
-    /// windows (text is correlated within a document, and a document spans windows; groups of many windows
-    /// are nearly independent), and the ratio estimator's variance is taken over the groups:
-    /// SE² = G/(G − 1) · Σ_g (S_g − L·N_g)² / N², S_g and N_g a group's summed loss and targets, N = Σ N_g.
-    /// nil with fewer than two windows.
+    /// The standard error of ``loss`` as an estimate of the loss on held-out text of this kind.
+    ///
+    /// With the windows' documents known, **stratified by domain and clustered by document**: the set is
+    /// documents drawn at random within each domain to a share the track fixes, so the error is the spread of
+    /// whole documents within their domain, SE² = Σ_h n_h/(n_h − 1) · Σ_{c∈h} (S_c − L_h·N_c)² / N² (h a
+    /// domain with n_h documents and mean loss L_h; S_c and N_c a document's summed loss and targets, N = Σ
+    /// N_c). A domain of one document adds nothing it could measure. Otherwise by **batch means**: the
+    /// windows cut into `groups` runs of consecutive windows, taken as the clusters of one stratum (text is
+    /// correlated within a document and a document spans windows; groups of many windows are nearly
+    /// independent). nil with fewer than two clusters or no targets.
     public func standardError(groups: Int = ValidationMeasurement.groups) -> Double? {
-        let mean = loss
-        return batchMeansError(groups: groups) { range in sums[range].reduce(0, +) - mean * Double(counts[range].reduce(0, +)) }
+        Self.clusteredError(sums: sums, counts: counts, design: design(batchMeansGroups: groups))
     }
 
     /// The standard error of `other.loss − loss` when both were measured on the same tokens (the same windows
-    /// and checksum), by batch means over the same groups: a group's residual is the difference of the two
-    /// residuals, (S′_g − L′·N_g) − (S_g − L·N_g), so what both models find hard in a document cancels. This is
-    /// the error that comparing two runs (two widths, two designs, two seeds) carries; ``standardError(groups:)``
-    /// is the error of one loss as an estimate for held-out text of this kind, common to every run that reads
-    /// the set. nil when the two were not measured on the same tokens, or with fewer than two windows.
+    /// and checksum), by the same design as ``standardError(groups:)`` applied to the per-window differences
+    /// S′_w − S_w: what both models find hard in a document cancels. This is the error that comparing two runs
+    /// (two widths, two designs, two seeds) carries; ``standardError(groups:)`` is the error of one loss as an
+    /// estimate for held-out text of this kind, common to every run that reads the set. nil when the two were
+    /// not measured on the same tokens, or with fewer than two clusters.
     public func pairedStandardError(against other: ValidationMeasurement, groups: Int = ValidationMeasurement.groups) -> Double? {
         guard other.checksum == checksum, other.counts == counts else { return nil }
-        let mean = loss, otherMean = other.loss
-        return batchMeansError(groups: groups) { range in
-            let n = Double(counts[range].reduce(0, +))
-            return (other.sums[range].reduce(0, +) - otherMean * n) - (sums[range].reduce(0, +) - mean * n)
-        }
+        return Self.clusteredError(sums: zip(other.sums, sums).map { $0 - $1 }, counts: counts, design: design(batchMeansGroups: groups))
     }
 
-    /// √(G/(G − 1) · Σ_g r_g²) / N over `groups` runs of consecutive windows, r_g the residual of the windows in
-    /// a group's range; nil with fewer than two windows or no targets.
-    private func batchMeansError(groups: Int, residual: (Range<Int>) -> Double) -> Double? {
-        let w = sums.count, g = min(groups, w)
-        guard g >= 2, targets > 0 else { return nil }
-        var total = 0.0
-        for i in 0 ..< g {
-            let r = residual(i * w / g ..< (i + 1) * w / g)
-            total += r * r
-        }
-        return (total * Double(g) / Double(g - 1)).squareRoot() / Double(targets)
+    /// Each window's (stratum, cluster): its domain and document when known, else stratum 0 and one of
+    /// `batchMeansGroups` runs of consecutive windows.
+    func design(batchMeansGroups: Int) -> [WindowGroup] {
+        if let groups, groups.count == sums.count, !groups.isEmpty { return groups }
+        let w = sums.count, g = min(batchMeansGroups, w)
+        var design = [WindowGroup](repeating: WindowGroup(stratum: 0, cluster: 0), count: w)
+        for k in 0 ..< g { for i in k * w / g ..< (k + 1) * w / g { design[i].cluster = k } }
+        return design
     }
 
-    /// A measurement from per-window sums and counts (as ``add(_:losses:)`` records them) and the ids' checksum.
-    init(sums: [Double], counts: [Int], checksum hash: FNV1a = FNV1a()) {
+    /// √(Σ_h n_h/(n_h − 1) · Σ_{c∈h} (S_c − L_h·N_c)²) / N over the windows' strata h and clusters c (S the
+    /// per-window `sums`, N the `counts`); nil with no stratum of two clusters, or no targets.
+    static func clusteredError(sums: [Double], counts: [Int], design: [WindowGroup]) -> Double? {
+        let total = counts.reduce(0, +)
+        guard total > 0 else { return nil }
+        // Strata and clusters numbered in order of first appearance, so the sums run in window order.
+        var stratumOf: [Int: Int] = [:], clusterOf: [WindowGroup: Int] = [:]
+        var stratumSums: [Double] = [], stratumCounts: [Int] = []
+        var clusterSums: [Double] = [], clusterCounts: [Int] = [], clusterStrata: [Int] = []
+        for (w, group) in design.enumerated() {
+            let h = stratumOf[group.stratum] ?? { stratumSums.append(0); stratumCounts.append(0); return stratumSums.count - 1 }()
+            stratumOf[group.stratum] = h
+            let c = clusterOf[group] ?? { clusterSums.append(0); clusterCounts.append(0); clusterStrata.append(h); return clusterSums.count - 1 }()
+            clusterOf[group] = c
+            stratumSums[h] += sums[w]
+            stratumCounts[h] += counts[w]
+            clusterSums[c] += sums[w]
+            clusterCounts[c] += counts[w]
+        }
+        var squares = [Double](repeating: 0, count: stratumSums.count), clusters = [Int](repeating: 0, count: stratumSums.count)
+        for c in clusterSums.indices {
+            let h = clusterStrata[c]
+            let r = clusterSums[c] - stratumSums[h] / Double(max(stratumCounts[h], 1)) * Double(clusterCounts[c])
+            squares[h] += r * r
+            clusters[h] += 1
+        }
+        var variance = 0.0, measured = false
+        for h in squares.indices where clusters[h] >= 2 {
+            variance += squares[h] * Double(clusters[h]) / Double(clusters[h] - 1)
+            measured = true
+        }
+        return measured ? variance.squareRoot() / Double(total) : nil
+    }
+
+    /// A measurement from per-window sums and counts (as ``add(_:losses:groups:)`` records them), the ids'
+    /// checksum and, when known, each window's domain and document.
+    init(sums: [Double], counts: [Int], checksum hash: FNV1a = FNV1a(), groups: [WindowGroup]? = nil) {
         self.sums = sums
         self.counts = counts
         self.hash = hash
+        self.groups = groups
     }
 
-    /// Adds a batch of windows: `batch` on the CPU (its ids are hashed) and its per-position losses [B, T].
-    mutating func add(_ batch: Batch, losses: Tensor) throws {
+    /// Adds a batch of windows: `batch` on the CPU (its ids are hashed), its per-position losses [B, T], and
+    /// each window's domain and document when known (once unknown, the measurement falls back to batch means).
+    mutating func add(_ batch: Batch, losses: Tensor, groups windowGroups: [WindowGroup]?) throws {
         let rows = batch.targets.shape[0]
         let t = batch.targets.shape[1], ti = batch.inputs.shape[1]
         let l = try losses.to(.float64, device: .cpu).toArray(Double.self)
@@ -115,6 +152,7 @@ public struct ValidationMeasurement: Sendable {
             for j in row * t ..< (row + 1) * t where targets[j] != Int64(Batch.ignoreIndex) { sum += l[j]; count += 1 }
             sums.append(sum)
             counts.append(count)
+            if let windowGroups, row < windowGroups.count { groups?.append(windowGroups[row]) } else { groups = nil }
             hash.combine(inputs[row * ti ..< (row + 1) * ti])
             hash.combine(targets[row * t ..< (row + 1) * t])
         }
@@ -146,7 +184,7 @@ public func measureValidation(of model: any LanguageModel, on data: any BatchSou
             let batch = try data.validationBatch(windows: windows)
             let moved = try batch.moved(to: device)
             let losses = autocast ? try withAutocast(.bfloat16, on: device) { try model.tokenLosses(moved) } : try model.tokenLosses(moved)
-            try measurement.add(batch, losses: losses)
+            try measurement.add(batch, losses: losses, groups: data.validationGroups(windows))
         }
     }
     return measurement

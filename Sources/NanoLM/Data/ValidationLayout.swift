@@ -1,0 +1,73 @@
+import Foundation
+
+/// Where the validation split's tokens come from: each held-out document's extent and its domain. The
+/// standard errors of a validation loss use it (``ValidationMeasurement``): the set is a sample of documents
+/// drawn domain by domain to fixed shares, so a window's document is its cluster (text is correlated within a
+/// document) and the document's domain its stratum (the shares are fixed by the track, not drawn).
+public struct ValidationLayout: Equatable, Sendable {
+    /// One past each document's EOS, ascending: document i spans [ends[i − 1], ends[i]) (ends[−1] = 0).
+    public let documentEnds: [Int]
+    /// Each document's domain, an index into the shard index's domains (0 for all when unknown).
+    public let documentDomains: [Int]
+
+    public init(documentEnds: [Int], documentDomains: [Int]) {
+        precondition(documentEnds.count == documentDomains.count, "one domain per document")
+        self.documentEnds = documentEnds
+        self.documentDomains = documentDomains
+    }
+
+    /// The layout of a split's `tokens`: documents end at each `eos`; the last one at the end of the split when
+    /// it does not end with EOS. `documentsPerDomain` (in domain order, as `nanolm data build` writes the
+    /// validation split one domain after the other) names their domains when it adds up to the documents
+    /// found; otherwise every document gets domain 0.
+    public init(tokens: some TokenStream, eos: Int32, documentsPerDomain: [Int]) {
+        var ends: [Int] = []
+        let chunk = 1 << 20
+        var start = 0
+        while start < tokens.count {
+            let n = min(chunk, tokens.count - start)
+            for (i, t) in tokens.tokens(from: start, count: n).enumerated() where t == eos { ends.append(start + i + 1) }
+            start += n
+        }
+        if ends.last != tokens.count, tokens.count > 0 { ends.append(tokens.count) }
+        var domains: [Int] = []
+        if documentsPerDomain.reduce(0, +) == ends.count {
+            for (d, n) in documentsPerDomain.enumerated() { domains += Array(repeating: d, count: n) }
+        } else {
+            domains = Array(repeating: 0, count: ends.count)
+        }
+        self.init(documentEnds: ends, documentDomains: domains)
+    }
+
+    /// The group of the window whose first token is at `offset`: (domain, document).
+    public func group(ofWindowAt offset: Int) -> WindowGroup {
+        // The first document whose end lies past `offset`.
+        var low = 0, high = documentEnds.count
+        while low < high {
+            let mid = (low + high) / 2
+            if documentEnds[mid] <= offset { low = mid + 1 } else { high = mid }
+        }
+        let document = min(low, max(documentEnds.count - 1, 0))
+        return WindowGroup(stratum: documentDomains.isEmpty ? 0 : documentDomains[document], cluster: document)
+    }
+}
+
+/// A validation window's place in the set's design: its stratum (the domain, whose share is fixed) and its
+/// cluster (the document, the unit drawn at random).
+public struct WindowGroup: Hashable, Sendable {
+    public var stratum: Int
+    public var cluster: Int
+    public init(stratum: Int, cluster: Int) {
+        self.stratum = stratum
+        self.cluster = cluster
+    }
+}
+
+extension ShardedData {
+    /// The validation split's layout (one pass over its tokens).
+    public func validationLayout() -> ValidationLayout {
+        let split = index.splits["validation"]
+        return ValidationLayout(tokens: validation, eos: Int32(index.special.eos),
+                                documentsPerDomain: index.domains.map { split?.documentsPerDomain[$0.name] ?? 0 })
+    }
+}
