@@ -144,6 +144,35 @@ final class TrackTests: XCTestCase {
         for d in ["alpha", "beta", "gamma"] { XCTAssertGreaterThan(index.splits["validation"]!.tokensPerDomain[d] ?? 0, 0, d) }
     }
 
+    /// With `validationDocumentTokens`, each held-out document gives a window of at most that many tokens (more
+    /// where a domain has too few documents for its quota: gamma's 20 allow 2, so 600/2 = 300 each), a piece
+    /// of one source document whose id never appears in training; and the split then holds more documents.
+    /// The layout names each document's domain, checked against its letters.
+    func testValidationDocumentTokensHoldsOutWindowsOfMoreDocuments() throws {
+        var track = try makeTrack()
+        let (whole, _) = try build(track, "whole")
+        track.validationDocumentTokens = 100
+        let (index, dir) = try build(track, "capped")
+        let validation = try documents(dir, "validation"), train = try documents(dir, "train")
+        XCTAssertGreaterThan(index.splits["validation"]!.documents, 2 * whole.splits["validation"]!.documents)
+        let sources = try (0 ..< 200).map { try String(contentsOf: root.appendingPathComponent("alpha/" + String(format: "doc%03d.txt", $0)), encoding: .utf8) }
+        let trainIDs = Set(train.compactMap { $0.split(separator: " ").first.map(String.init) })
+        let layout = try ShardedData(directory: dir).validationLayout()
+        XCTAssertEqual(layout.documentEnds.count, validation.count)
+        var alphaPieces = 0
+        for (i, piece) in validation.enumerated() {
+            let domain = layout.documentDomains[i]
+            XCTAssertLessThanOrEqual(piece.utf8.count, domain == 2 ? 300 : 100, "document \(i)")
+            let letters = piece.utf8.filter { (97 ... 120).contains($0) }
+            XCTAssertTrue(letters.allSatisfy { Self.alphabets[domain].letters.contains($0) }, "document \(i) is \(Self.alphabets[domain].name)")
+            guard domain == 0 else { continue }
+            let source = try XCTUnwrap(sources.firstIndex { $0.contains(piece) }, "alpha piece \(i) is a window of a source file")
+            XCTAssertFalse(trainIDs.contains(String(source)), "doc\(source) is held out, so never trained on")
+            alphaPieces += 1
+        }
+        XCTAssertGreaterThanOrEqual(alphaPieces, 15)
+    }
+
     func testBuildsAreDeterministic() throws {
         let track = try makeTrack()
         let (a, _) = try build(track, "a"), (b, _) = try build(track, "b")
@@ -312,6 +341,9 @@ final class TrackTests: XCTestCase {
             {"name": "x", "tokens": 10, "domains": [{"name": "a", "proportion": 1, "sources": [{"paths": ["a"], "format": "xml"}]}]}
             """, mentions: ["domains[0].sources[0].format"])
         try assertTrackError("{\"name\": ", mentions: ["not valid JSON"])
+        try assertTrackError("""
+            {"name": "x", "tokens": 10, "validationDocumentTokens": 0, "domains": [{"name": "a", "proportion": 1, "sources": [{"paths": ["a"]}]}]}
+            """, mentions: ["validationDocumentTokens"])
     }
 
     func testBuiltinTracks() throws {

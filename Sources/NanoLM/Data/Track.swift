@@ -10,6 +10,7 @@ import Glibc
 //       "name": "my-track",
 //       "tokens": 100000000,               training tokens to sample
 //       "validationTokens": 500000,        held-out tokens (whole documents), optional
+//       "validationDocumentTokens": 1024,  at most this many from each held-out document, optional
 //       "seed": 1234,                      optional
 //       "domains": [
 //         { "name": "web", "proportion": 0.2081,
@@ -96,16 +97,23 @@ public struct Track: Codable, Equatable, Sendable {
     /// Held-out tokens, in whole documents drawn from every domain by its proportion; default 0.5% of
     /// `tokens`, at least 100k.
     public var validationTokens: Int?
+    /// The most tokens one held-out document gives the validation split: a seeded window of it (the rest of
+    /// the document is dropped, neither validated nor trained on). More documents of fewer tokens each make
+    /// a validation set whose loss depends less on which documents it drew (docs/DESIGN.md, "The
+    /// validation set"). A domain with too few documents to fill its share at this size takes as many
+    /// tokens per document as it needs. nil: whole documents.
+    public var validationDocumentTokens: Int?
     public var seed: UInt64?
     public var domains: [TrackDomain]
     /// Debian packages that ship the sources (the nano track), for error messages.
     public var packages: [String]?
 
-    public init(name: String, tokens: Int, validationTokens: Int? = nil, seed: UInt64? = nil,
-                domains: [TrackDomain], packages: [String]? = nil) {
+    public init(name: String, tokens: Int, validationTokens: Int? = nil, validationDocumentTokens: Int? = nil,
+                seed: UInt64? = nil, domains: [TrackDomain], packages: [String]? = nil) {
         self.name = name
         self.tokens = tokens
         self.validationTokens = validationTokens
+        self.validationDocumentTokens = validationDocumentTokens
         self.seed = seed
         self.domains = domains
         self.packages = packages
@@ -145,6 +153,10 @@ public struct Track: Codable, Equatable, Sendable {
     public func validate(file: String = "track") throws {
         func fail(_ reason: String) -> TrackError { .invalid(file: file, reason: reason) }
         guard tokens > 0 else { throw fail("field tokens must be positive (got \(tokens))") }
+        if let validationTokens, validationTokens < 0 { throw fail("field validationTokens must be ≥ 0 (got \(validationTokens))") }
+        if let n = validationDocumentTokens, n < 1 {
+            throw fail("field validationDocumentTokens must be positive (got \(n)); leave it out to hold out whole documents")
+        }
         guard !domains.isEmpty else { throw fail("field domains is empty: name at least one domain") }
         var seen = Set<String>()
         for (i, d) in domains.enumerated() {

@@ -5,7 +5,8 @@ import Foundation
 /// 1. **Encode** each domain's documents (in parallel batches) into a temporary token file, keeping only
 ///    each document's offset in memory.
 /// 2. **Hold out** whole documents for validation: a seeded random subset of each domain, about
-///    validationTokens × proportion tokens (never more than a tenth of the domain's documents).
+///    validationTokens × proportion tokens (never more than a tenth of the domain's documents); with
+///    `validationDocumentTokens`, a seeded window of at most that many tokens from each of them.
 /// 3. **Sample** the training split: each domain gets `tokens × proportion` tokens in whole documents
 ///    from seeded shuffles of its remaining documents; a domain with fewer tokens than its share is
 ///    repeated (a new shuffle per epoch; the last document is cut to the exact share). Domains are
@@ -81,14 +82,23 @@ public final class TrackBuilder {
             maps.append(map)
             let quota = Int((Double(track.heldOutTokens) * proportions[d]).rounded())
             let maxDocuments = max(1, e.documents / 10)
+            // Tokens one held-out document gives: the track's cap, or more where the domain's documents
+            // allowed could not fill its quota at the cap.
+            let perDocument = track.validationDocumentTokens.map { max($0, (quota + maxDocuments - 1) / maxDocuments) } ?? Int.max
             var random = CounterRandom(seed: seed, 1, d)
             var held = Set<Int>(), heldTokens = 0
             for doc in random.permutation(e.documents) where heldTokens < quota && held.count < maxDocuments {
                 held.insert(doc)
-                heldTokens += e.offsets[doc + 1] - e.offsets[doc] + 1
+                heldTokens += min(e.offsets[doc + 1] - e.offsets[doc], perDocument) + 1
             }
             for doc in held.sorted() {
-                try validation.append(slice(map, e.offsets[doc], e.offsets[doc + 1]), domain: track.domains[d].name)
+                var start = e.offsets[doc], end = e.offsets[doc + 1]
+                if end - start > perDocument {   // a seeded window of the document; the rest is dropped
+                    var window = CounterRandom(seed: seed, 2, d, doc)
+                    start += window.next(below: end - start - perDocument + 1)
+                    end = start + perDocument
+                }
+                try validation.append(slice(map, start, end), domain: track.domains[d].name)
             }
             trainDocuments.append((0 ..< e.documents).filter { !held.contains($0) })
         }
