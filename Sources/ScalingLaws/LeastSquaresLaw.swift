@@ -45,6 +45,19 @@ extension LeastSquaresLaw {
         return max(v, 0).squareRoot()
     }
 
+    /// Whether the covariance resolves the curve's variance at `x`: gᵀ·pcov·g above a billionth of Σ|g_i·pcov_ij·g_j|,
+    /// or a zero covariance (a perfect fit). Coefficients so collinear along `x` that the terms cancel to
+    /// nothing or below zero (an inverted JᵀJ that is numerically singular) leave ``standardError(at:)`` —
+    /// clamped at 0 — and the interval meaningless: a zero-width interval is not a certain prediction.
+    public func varianceIsResolved(at x: Input) -> Bool {
+        let g = gradient(at: x)
+        guard covariance.count == g.count, covariance.allSatisfy({ $0.count == g.count }) else { return false }
+        var v = 0.0, scale = 0.0
+        for i in g.indices { for j in g.indices { let term = g[i] * covariance[i][j] * g[j]; v += term; scale += abs(term) } }
+        guard v.isFinite, scale.isFinite else { return false }
+        return scale == 0 || v > 1e-9 * scale
+    }
+
     /// Delta-method interval of the fitted curve at `x`, with Student's t quantile on n − p degrees of freedom,
     /// p the free coefficients (small n widens it). The uncertainty of the curve, not of a new noisy measurement.
     public func interval(at x: Input, level: Double = 0.95) -> (lower: Double, upper: Double) {

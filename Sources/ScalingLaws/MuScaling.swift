@@ -349,6 +349,8 @@ extension MuScalingFit {
         let note = boot.unavailable.map { "bootstrap unavailable: \($0)" }
             ?? "residual bootstrap, \(boot.used) of \(resamples) resamples refitted (\(boot.failed) failed), seed \(seed)"
         return MuScalingPrediction(loss: loss(at: target), lower: lower, upper: upper, method: intervalMethod, bootstrapLower: bl, bootstrapUpper: bu,
-                                   bootstrapNote: note, caveat: Self.caveat(lower: min(lower, bl ?? lower), upper: upper))
+                                   bootstrapNote: note,
+                                   caveat: varianceIsResolved(at: target) ? Self.caveat(lower: min(lower, bl ?? lower), upper: upper)
+                                       : "the coefficients are too collinear at the target for the delta method (gᵀΣg cancels to ≤ 0): its interval means nothing; use the bootstrap's")
     }
 }

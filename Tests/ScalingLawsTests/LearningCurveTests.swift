@@ -49,6 +49,29 @@ final class LearningCurveTests: XCTestCase {
         XCTAssertEqual(fit.value(at: x), g.trueTarget, accuracy: 0.002 * g.trueTarget)
     }
 
+    /// A covariance whose gᵀΣg cancels to ≤ 0 at the target gives no interval, not a zero-width one. By hand:
+    /// Var(E) = Var(A) = 1, Cov(E, A) = −1 and α = 0, so g = (1, 1, 0, D^−β, …) and gᵀΣg = 1 − 2 + 1 = 0 while
+    /// its terms are of size 1. Recorded: BERT's learning-curve fit in the fidelity benchmark (bert-bpe-s1,
+    /// 2026-12-03: E at its bound 0, α = 0.0062, β = 0.012) had gᵀΣg = −0.0125 against terms summing to 46,316
+    /// at its target, and printed [4.9770, 4.9770]. A zero covariance (a perfect fit) and the noisy golden's are resolved.
+    func testAVarianceThatCancelsAtTheTargetIsNotResolved() throws {
+        var cancelling = LearningCurveFit(E: 1, A: 1, alpha: 0, B: 1, beta: 0.5, covariance: Array(repeating: Array(repeating: 0, count: 5), count: 5),
+                                          atBound: Array(repeating: false, count: 5), rmse: 0, n: 20, runs: 5)
+        XCTAssertTrue(cancelling.varianceIsResolved(at: (1e6, 1e6)), "a zero covariance: a perfect fit")
+        cancelling.covariance[0][0] = 1; cancelling.covariance[1][1] = 1
+        cancelling.covariance[0][1] = -1; cancelling.covariance[1][0] = -1
+        XCTAssertFalse(cancelling.varianceIsResolved(at: (1e6, 1e6)))
+        let bert = LearningCurveFit(E: 0, A: 0.32032900241689677, alpha: 0.006214076851226586, B: 5.511733319081352, beta: 0.01223154539976374, covariance: [
+            [0, 0, 0, 0, 0],
+            [0, 11516.068572447175, -240.9182576112738, -11396.084094824202, 29.897740857360148],
+            [0, -240.9199938816536, 5.040418313356996, 238.4101426596364, -0.6254859847993228],
+            [0, -11396.12408743132, 238.40949360267462, 11277.377679206544, -29.58615821446822],
+            [0, 29.897702571965965, -0.6254846440397496, -29.58634769703159, 0.07762072242173788]], atBound: [true, false, false, false, false], rmse: 0.012917416393544018, n: 40, runs: 10)
+        XCTAssertFalse(bert.varianceIsResolved(at: (809_632, 614400)))
+        let g = try golden("noisy")
+        XCTAssertTrue(try fitLearningCurves(g.points).varianceIsResolved(at: (g.target[0], g.target[1])))
+    }
+
     /// The backtest leaves out the largest run whole and predicts its last point from the others.
     func testBacktestPredictsTheLargestRunsLastPoint() throws {
         let g = try golden("exact")

@@ -78,6 +78,10 @@ public func fitOnCurves(_ curves: () throws -> [CurvePoint], holdOut: Int, desig
         let fit = try fitLearningCurves(points)
         guard let tokens = points.map(\.tokens).max() else { throw StudyError.failed("no learning-curve points") }
         let x = (parameters: Double(targetParameters), tokens: tokens)
+        guard fit.varianceIsResolved(at: x) else {
+            throw ScalingLawError.degenerate(law: "learning-curve L = E + A/N^α + B/D^β",
+                                             reason: "its coefficients are too collinear at the target to give an interval (gᵀΣg cancels to ≤ 0)")
+        }
         let (lower, upper) = fit.interval(at: x, level: level)
         result.curves = fit
         result.tokens = tokens
