@@ -9,11 +9,21 @@ public struct ValidationLayout: Equatable, Sendable {
     public let documentEnds: [Int]
     /// Each document's domain, an index into the shard index's domains (0 for all when unknown).
     public let documentDomains: [Int]
+    /// Whether `documentDomains` are the real domains (the counts added up), not 0 for want of them.
+    public let knowsDomains: Bool
 
-    public init(documentEnds: [Int], documentDomains: [Int]) {
+    public init(documentEnds: [Int], documentDomains: [Int], knowsDomains: Bool = true) {
         precondition(documentEnds.count == documentDomains.count, "one domain per document")
         self.documentEnds = documentEnds
         self.documentDomains = documentDomains
+        self.knowsDomains = knowsDomains
+    }
+
+    /// The layout of a shard directory's validation split: its EOS and the index's per-domain document counts.
+    public init(validation: some TokenStream, index: ShardIndex) {
+        let split = index.splits["validation"]
+        self.init(tokens: validation, eos: Int32(index.special.eos),
+                  documentsPerDomain: index.domains.map { split?.documentsPerDomain[$0.name] ?? 0 })
     }
 
     /// The layout of a split's `tokens`: documents end at each `eos`; the last one at the end of the split when
@@ -30,13 +40,14 @@ public struct ValidationLayout: Equatable, Sendable {
             start += n
         }
         if ends.last != tokens.count, tokens.count > 0 { ends.append(tokens.count) }
+        let knows = !documentsPerDomain.isEmpty && documentsPerDomain.reduce(0, +) == ends.count
         var domains: [Int] = []
-        if documentsPerDomain.reduce(0, +) == ends.count {
+        if knows {
             for (d, n) in documentsPerDomain.enumerated() { domains += Array(repeating: d, count: n) }
         } else {
             domains = Array(repeating: 0, count: ends.count)
         }
-        self.init(documentEnds: ends, documentDomains: domains)
+        self.init(documentEnds: ends, documentDomains: domains, knowsDomains: knows)
     }
 
     /// The group of the window whose first token is at `offset`: (domain, document).
@@ -65,9 +76,5 @@ public struct WindowGroup: Hashable, Sendable {
 
 extension ShardedData {
     /// The validation split's layout (one pass over its tokens).
-    public func validationLayout() -> ValidationLayout {
-        let split = index.splits["validation"]
-        return ValidationLayout(tokens: validation, eos: Int32(index.special.eos),
-                                documentsPerDomain: index.domains.map { split?.documentsPerDomain[$0.name] ?? 0 })
-    }
+    public func validationLayout() -> ValidationLayout { ValidationLayout(validation: validation, index: index) }
 }

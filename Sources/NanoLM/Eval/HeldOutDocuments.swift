@@ -12,11 +12,10 @@ public struct HeldOutDocument: Equatable, Sendable {
 
 /// The validation split of a shard directory as documents with their domains.
 ///
-/// Shards store documents back to back with EOS after each and no per-document domain; `nanolm data
-/// build` writes the validation split one domain at a time in the index's domain order (TrackBuilder,
-/// step 2), and the index counts each domain's documents, so the i-th document's domain follows from
-/// those counts. When the counts do not add up (an index from another builder), every document gets
-/// the domain "all" and the caller is told.
+/// Shards store documents back to back with EOS after each and no per-document domain; the split's
+/// ``ValidationLayout`` finds each document and its domain from the index's per-domain counts. When the
+/// counts do not add up (an index from another builder), every document gets the domain "all" and the
+/// caller is told.
 public struct HeldOutDocuments {
     public let documents: [HeldOutDocument]
     /// The tokenizer saved next to the shards (what the tasks' text must be encoded with).
@@ -30,27 +29,16 @@ public struct HeldOutDocuments {
         let codec = try Self.codec(directory: directory, index: index)
         let stream = try ShardSet(directory: directory, split: "validation", index: index)
         let tokens = stream.tokens(from: 0, count: stream.count)
-        let eos = Int32(index.special.eos)
-        var pieces: [[Int32]] = []
-        var current: [Int32] = []
-        for t in tokens {
-            if t == eos { pieces.append(current); current.removeAll(keepingCapacity: true) } else { current.append(t) }
+        let layout = ValidationLayout(validation: tokens, index: index)
+        var start = 0
+        documents = zip(layout.documentEnds, layout.documentDomains).map { end, d in
+            defer { start = end }
+            let piece = tokens[start ..< end].last == Int32(index.special.eos) ? tokens[start ..< end - 1] : tokens[start ..< end]
+            return HeldOutDocument(domain: layout.knowsDomains ? index.domains[d].name : "all", text: codec.decode(Array(piece)))
         }
-        if !current.isEmpty { pieces.append(current) }
-
-        let split = index.splits["validation"]
-        let counts = index.domains.map { split?.documentsPerDomain[$0.name] ?? 0 }
-        let knows = !index.domains.isEmpty && counts.reduce(0, +) == pieces.count
-        var domains: [String] = []
-        if knows {
-            for (d, n) in zip(index.domains, counts) { domains += Array(repeating: d.name, count: n) }
-        } else {
-            domains = Array(repeating: "all", count: pieces.count)
-        }
-        documents = zip(domains, pieces).map { HeldOutDocument(domain: $0, text: codec.decode($1)) }
         self.codec = codec
         self.index = index
-        knowsDomains = knows
+        knowsDomains = layout.knowsDomains
     }
 }
 
