@@ -107,10 +107,16 @@ public struct ValidationMeasurement: Sendable {
         var stratumSums: [Double] = [], stratumCounts: [Int] = []
         var clusterSums: [Double] = [], clusterCounts: [Int] = [], clusterStrata: [Int] = []
         for (w, group) in design.enumerated() {
-            let h = stratumOf[group.stratum] ?? { stratumSums.append(0); stratumCounts.append(0); return stratumSums.count - 1 }()
-            stratumOf[group.stratum] = h
-            let c = clusterOf[group] ?? { clusterSums.append(0); clusterCounts.append(0); clusterStrata.append(h); return clusterSums.count - 1 }()
-            clusterOf[group] = c
+            if stratumOf[group.stratum] == nil {
+                stratumOf[group.stratum] = stratumSums.count
+                stratumSums.append(0); stratumCounts.append(0)
+            }
+            let h = stratumOf[group.stratum]!
+            if clusterOf[group] == nil {
+                clusterOf[group] = clusterSums.count
+                clusterSums.append(0); clusterCounts.append(0); clusterStrata.append(h)
+            }
+            let c = clusterOf[group]!
             stratumSums[h] += sums[w]
             stratumCounts[h] += counts[w]
             clusterSums[c] += sums[w]
