@@ -11,11 +11,19 @@ both ways — absolute_sigma=True (inv(J'WJ)) and False (that times chi2/(n - p)
 absolute times max(1, chi2/(n - p)) ("atLeastAbsolute"). The 95% interval at the target uses that covariance
 with Student's t on n - p degrees of freedom. Sizes are scaled by their geometric mean inside the fit; a and
 the covariance are reported for raw C.
+
+The pooled scale nanolm's studies use (SigmaScale.pooled), computed independently: curve_fit's default
+(absolute_sigma=False) on every seed's loss as its own point — the same optimum as the weighted means, a
+covariance from the seeds' scatter and the means' scatter about the law together, t on N - p (N runs) —
+unless the lack-of-fit F test (chi2/(n - p) against F(n - p, d), d = sum of (k_w - 1)) rejects at 5%: then
+the relative covariance of the means with t on n - p. And the interval for a measured target, the mean of
+2 runs (and of 3, as a study with seeds: 3 measures its target): t * sqrt(g' pcov g + sigma_run^2 / 2), sigma_run^2 the pooled SSE / (N - p) (or, after a rejected
+test, s^2 * chi2/(n - p)).
 """
 import json, pathlib
 import numpy as np
 from scipy.optimize import curve_fit
-from scipy.stats import t as student
+from scipy.stats import t as student, f as fisher
 from bounded_fit_goldens import law, reduced, bounded_fit, raw  # the same bounded fit as the unweighted goldens
 
 def pooled(seed_losses):
@@ -54,11 +62,34 @@ def case(name, sizes, seed_losses, target, note):
     half = float(student.ppf(0.975, n - k) * se_t)
     praw, cov = raw_padded(popt, chosen, s)
     _, cov_rel = raw_padded(popt, pcov_rel, s)
+    # Pooled: every seed's loss its own point, unweighted.
+    xs = np.concatenate([[xi] * len(l) for xi, l in zip(x, seed_losses)])
+    ys = np.concatenate([np.array(l, float) for l in seed_losses])
+    popt_all, pcov_all = curve_fit(f, xs, ys, p0=popt, method="lm", xtol=1e-15, ftol=1e-15, maxfev=100000)
+    assert np.allclose(popt_all, popt, rtol=1e-6, atol=1e-9), (popt_all, popt)
+    N = len(ys)
+    lack_p = float(fisher.sf(chi2 / (n - k), n - k, dof))
+    if lack_p >= 0.05:
+        pooled_cov, pooled_dof = pcov_all, N - k
+        run_var = float(((f(xs, *popt_all) - ys) ** 2).sum()) / (N - k)
+        # The same by the formula nanolm uses: absolute covariance times (chi2 + d) / (n - p + d).
+        assert np.allclose(pooled_cov, pcov_abs * (chi2 + dof) / (n - k + dof), rtol=1e-6), "pooled formula"
+    else:
+        pooled_cov, pooled_dof = pcov_rel, n - k
+        run_var = s_pooled ** 2 * chi2 / (n - k)
+    se_p = float(np.sqrt(g @ pooled_cov @ g))
+    tq = float(student.ppf(0.975, pooled_dof))
+    _, cov_pooled = raw_padded(popt, pooled_cov, s)
+    half_m = tq * float(np.sqrt(se_p ** 2 + run_var / 2))
+    half_m3 = tq * float(np.sqrt(se_p ** 2 + run_var / 3))
     return dict(name=name, note=note, sizes=sizes, seedLosses=seed_losses, target=target,
                 means=means, pooledStandardDeviation=s_pooled, degreesOfFreedom=dof, standardErrors=se,
                 cAtBound=bool(at_bound), popt=praw.tolist(), chiSquare=chi2, reducedChiSquare=chi2 / (n - k),
                 covariance=cov.tolist(), relativeCovariance=cov_rel.tolist(),
-                prediction=mid, interval=[mid - half, mid + half])
+                prediction=mid, interval=[mid - half, mid + half],
+                lackOfFitProbability=lack_p, pooledDegreesOfFreedom=pooled_dof, pooledCovariance=cov_pooled.tolist(),
+                pooledInterval=[mid - tq * se_p, mid + tq * se_p], runVariance=run_var,
+                measuredInterval=[mid - half_m, mid + half_m], measuredInterval3=[mid - half_m3, mid + half_m3])
 
 rng = np.random.default_rng(2)
 sizes = [50048, 93504, 149248, 297600, 495104]  # the README job's proxies' C (widths 32..128)
@@ -76,8 +107,12 @@ cases = [
     case("seeds_readme_bound", sizes,
          [[2.2428, 2.2391, 2.2470], [2.2101, 2.2180, 2.2057], [2.2063, 2.1921, 2.1990], [2.1120, 2.1208, 2.1170], [2.1168, 2.1090, 2.1105]],
          1776640, "made-up seeds around the README main job's proxies: c at its bound"),
+    # A pure power law (c = 0) under seed noise the means do not exceed: the pooled scale with c at its bound.
+    case("seeds_pooled_bound", sizes, seeds(lambda c: 3.0 * c ** -0.03, 0.01, [2, 2, 2, 2, 2]), 1776640,
+         "K = 2, noise 0.01 about 3.0*C^-0.03: c at its bound, the seeds' scatter pooled"),
 ]
 out = pathlib.Path(__file__).resolve().parent.parent / "Tests/ScalingLawsTests/Fixtures/seed_fits.json"
 out.write_text(json.dumps(cases, indent=1) + "\n")
 for c in cases:
-    print(c["name"], "cAtBound", c["cAtBound"], "chi2/dof %.3f" % c["reducedChiSquare"], "popt", c["popt"], "pred %.5f" % c["prediction"], c["interval"])
+    print(c["name"], "cAtBound", c["cAtBound"], "chi2/dof %.3f" % c["reducedChiSquare"], "popt", c["popt"], "pred %.5f" % c["prediction"], c["interval"],
+          "lack-of-fit p %.4f" % c["lackOfFitProbability"], "pooled", c["pooledInterval"], "measured", c["measuredInterval"])

@@ -13,6 +13,9 @@ public protocol LeastSquaresLaw {
     var n: Int { get }
     /// Coefficients estimated (not held at a bound): the p of the t interval's n − p degrees of freedom.
     var freeCoefficientCount: Int { get }
+    /// The t interval's degrees of freedom: n − p unless the law's scale was estimated from more than its
+    /// own residuals (a μScaling fit pooled with its seeds' scatter).
+    var degreesOfFreedom: Int { get }
     /// The law's value at `x`.
     func value(at x: Input) -> Double
     /// ∂value/∂coefficients at `x`.
@@ -21,6 +24,7 @@ public protocol LeastSquaresLaw {
 
 extension LeastSquaresLaw {
     public var freeCoefficientCount: Int { coefficients.count }
+    public var degreesOfFreedom: Int { max(n - freeCoefficientCount, 1) }
 
     /// Why this law's numbers cannot be used (a damaged saved fit: a covariance that is not p×p, a number
     /// that is not finite), or nil.
@@ -58,11 +62,13 @@ extension LeastSquaresLaw {
         return scale == 0 || v > 1e-9 * scale
     }
 
-    /// Delta-method interval of the fitted curve at `x`, with Student's t quantile on n − p degrees of freedom,
-    /// p the free coefficients (small n widens it). The uncertainty of the curve, not of a new noisy measurement.
-    public func interval(at x: Input, level: Double = 0.95) -> (lower: Double, upper: Double) {
-        let t = Distributions.studentQuantile((1 + level) / 2, dof: Double(max(n - freeCoefficientCount, 1)))
-        let mid = value(at: x), half = t * standardError(at: x)
+    /// Delta-method interval of the fitted curve at `x`, with Student's t quantile on ``degreesOfFreedom``
+    /// (n − p, p the free coefficients: small n widens it). The uncertainty of the curve; `addedVariance` adds
+    /// that of a noisy measurement at `x` (the target's run scatter: a prediction interval for what it measures).
+    public func interval(at x: Input, level: Double = 0.95, addedVariance: Double = 0) -> (lower: Double, upper: Double) {
+        let t = Distributions.studentQuantile((1 + level) / 2, dof: Double(degreesOfFreedom))
+        let se = standardError(at: x)
+        let mid = value(at: x), half = t * (se * se + max(addedVariance, 0)).squareRoot()
         return (mid - half, mid + half)
     }
 }

@@ -28,12 +28,16 @@ public struct MuScalingFit: LeastSquaresLaw, Codable, Sendable, Equatable {
     /// covariance; nil for an unweighted fit. Kept so that the bootstrap of a saved fit weights as the fit did.
     public var sigma: [Double]?
     public var sigmaScale: SigmaScale?
+    /// With `.pooled`: the degrees of freedom of the seeds' scatter the sigma were measured from.
+    public var seedDegreesOfFreedom: Int?
 
     public init(a: Double, b: Double, c: Double, cAtBound: Bool = false, standardDeviations: [Double], covariance: [[Double]],
-                n: Int, rmse: Double, parameters: [Double], losses: [Double], sigma: [Double]? = nil, sigmaScale: SigmaScale? = nil) {
+                n: Int, rmse: Double, parameters: [Double], losses: [Double], sigma: [Double]? = nil, sigmaScale: SigmaScale? = nil,
+                seedDegreesOfFreedom: Int? = nil) {
         (self.a, self.b, self.c, self.cAtBound) = (a, b, c, cAtBound)
         (self.standardDeviations, self.covariance, self.n, self.rmse) = (standardDeviations, covariance, n, rmse)
         (self.parameters, self.losses, self.sigma, self.sigmaScale) = (parameters, losses, sigma, sigma == nil ? nil : sigmaScale)
+        self.seedDegreesOfFreedom = sigma != nil && sigmaScale == .pooled ? seedDegreesOfFreedom : nil
     }
 
     /// The law at `parameters` (raw count).
@@ -58,6 +62,25 @@ public struct MuScalingFit: LeastSquaresLaw, Codable, Sendable, Equatable {
 
     public var coefficients: [Double] { [a, b, c] }
     public var freeCoefficientCount: Int { cAtBound ? 2 : 3 }
+    public var degreesOfFreedom: Int { scale.degreesOfFreedom }
+
+    /// χ², the sum of squared residuals in units of sigma (of plain residuals when unweighted).
+    public var chiSquare: Double {
+        parameters.indices.reduce(0) { sum, i in
+            let r = (losses[i] - loss(at: parameters[i])) / (sigma?[i] ?? 1)
+            return sum + r * r
+        }
+    }
+
+    /// How the covariance was scaled from inv(JᵀWJ), on how many degrees of freedom (``SigmaScale``).
+    public var scale: VarianceScale {
+        VarianceScale(chiSquare: chiSquare, residualDegreesOfFreedom: max(n - freeCoefficientCount, 1),
+                      sigmaScale: sigma == nil ? .relative : sigmaScale ?? .relative, seedDegreesOfFreedom: seedDegreesOfFreedom ?? 0)
+    }
+
+    /// The variance of one more point's loss at `parameters` that had a sigma of `sigma` (the fit's scale times
+    /// sigma²; unweighted, `sigma` 1: the residual variance SSE/(n − p)). For a study, a target run's scatter.
+    public func measurementVariance(sigma: Double) -> Double { scale.factor * sigma * sigma }
     public func value(at parameters: Double) -> Double { loss(at: parameters) }
     /// ∂L/∂(a, b, c) = (C^b, a·C^b·ln C, 1).
     public func gradient(at parameters: Double) -> [Double] {
@@ -75,6 +98,14 @@ public struct MuScalingFit: LeastSquaresLaw, Codable, Sendable, Equatable {
 
 /// How a weighted fit's `sigma` sets the covariance of its coefficients.
 public enum SigmaScale: String, Codable, Sendable, Equatable {
+    /// For sigma that are standard errors s/√k of means over seeds, s pooled from the seeds' scatter on d
+    /// degrees of freedom: the seeds' scatter (pure error, d) and the means' scatter about the law (lack of
+    /// fit, χ² on n − p) estimate the same noise, so they are pooled — inv(JᵀWJ)·(χ² + d)/(n − p + d), t on
+    /// n − p + d — which is curve_fit's default on every seed's loss as its own point. Unless the means
+    /// scatter more than the seeds explain (the lack-of-fit F test, χ²/(n − p) against F(n − p, d), at 5%):
+    /// then the law does not fit within the noise and the residuals alone set the scale, as `.relative`.
+    /// docs/DESIGN.md, "Seeds".
+    case pooled
     /// curve_fit's `absolute_sigma=False`: sigma are relative weights and the residuals set the scale,
     /// inv(JᵀWJ)·χ²/(n − p), χ² the weighted sum of squares.
     case relative
@@ -85,8 +116,33 @@ public enum SigmaScale: String, Codable, Sendable, Equatable {
     case atLeastAbsolute
 }
 
+/// The factor a weighted fit's inv(JᵀWJ) is scaled by, and the t interval's degrees of freedom.
+public struct VarianceScale: Sendable, Equatable {
+    public var factor: Double
+    public var degreesOfFreedom: Int
+    /// `.pooled` only: the lack-of-fit F test's p-value, and whether the seeds' scatter was pooled (p ≥ 0.05).
+    public var lackOfFitProbability: Double?
+    public var pooledSeeds: Bool
+
+    public init(chiSquare: Double, residualDegreesOfFreedom m: Int, sigmaScale: SigmaScale, seedDegreesOfFreedom d: Int) {
+        let reduced = chiSquare / Double(m)
+        (factor, degreesOfFreedom, lackOfFitProbability, pooledSeeds) = (reduced, m, nil, false)
+        switch sigmaScale {
+        case .relative: break
+        case .atLeastAbsolute: factor = max(1, reduced)
+        case .pooled where d > 0:
+            let p = 1 - Distributions.fisherCDF(reduced, dof1: Double(m), dof2: Double(d))
+            lackOfFitProbability = p
+            if p >= 0.05 { (factor, degreesOfFreedom, pooledSeeds) = ((chiSquare + Double(d)) / Double(m + d), m + d, true) }
+        case .pooled: break
+        }
+    }
+}
+
 extension MuScalingFit {
-    enum CodingKeys: String, CodingKey { case a, b, c, cAtBound, standardDeviations, covariance, n, rmse, parameters, losses, sigma, sigmaScale }
+    enum CodingKeys: String, CodingKey {
+        case a, b, c, cAtBound, standardDeviations, covariance, n, rmse, parameters, losses, sigma, sigmaScale, seedDegreesOfFreedom
+    }
 
     /// Decodes a saved fit (`nanolm fit --save`, a study's result.json) and checks its shapes, so that a damaged
     /// or hand-edited file is an error naming the field, never an index out of range later (issue 20).
@@ -122,6 +178,9 @@ extension MuScalingFit {
         try check(sigma.map { $0.count == n && $0.allSatisfy { $0.isFinite && $0 > 0 } } ?? true, .sigma,
                   "expected n = \(n) finite positive standard deviations, got \(sigma?.count ?? 0)")
         sigmaScale = sigma == nil ? nil : try k.decodeIfPresent(SigmaScale.self, forKey: .sigmaScale) ?? .relative
+        seedDegreesOfFreedom = sigmaScale == .pooled ? try k.decodeIfPresent(Int.self, forKey: .seedDegreesOfFreedom) : nil
+        try check((0...1_000_000).contains(seedDegreesOfFreedom ?? 0), .seedDegreesOfFreedom,
+                  "expected degrees of freedom between 0 and 10⁶, got \(seedDegreesOfFreedom ?? 0)")
     }
 }
 
@@ -139,16 +198,17 @@ extension MuScalingFit {
 ///   - losses: the proxies' losses, finite and positive.
 ///   - sigma: optional per-point standard deviations (curve_fit's `sigma`): residuals are divided by them.
 ///   - sigmaScale: how sigma scale the covariance (default curve_fit's `absolute_sigma=False`).
+///   - seedDegreesOfFreedom: with `.pooled`, the degrees of freedom of the seeds' scatter behind sigma.
 public func fitMuScaling(parameters: [Double], losses: [Double], sigma: [Double]? = nil,
-                         sigmaScale: SigmaScale = .relative) throws -> MuScalingFit {
-    try fitMuScaling(parameters: parameters, losses: losses, sigma: sigma, sigmaScale: sigmaScale, near: nil)
+                         sigmaScale: SigmaScale = .relative, seedDegreesOfFreedom: Int? = nil) throws -> MuScalingFit {
+    try fitMuScaling(parameters: parameters, losses: losses, sigma: sigma, sigmaScale: sigmaScale, seedDegreesOfFreedom: seedDegreesOfFreedom, near: nil)
 }
 
 /// The fit, from every data start, or (`near`, for bootstrap refits) from `near`'s optimum and the c = 0
 /// line only: a resample's optimum lies next to the full data's, and 4 runs instead of ~20 keep 1,000
 /// refits quick.
 func fitMuScaling(parameters: [Double], losses: [Double], sigma: [Double]?, sigmaScale: SigmaScale = .relative,
-                  near: MuScalingFit?) throws -> MuScalingFit {
+                  seedDegreesOfFreedom: Int? = nil, near: MuScalingFit?) throws -> MuScalingFit {
     let law = "μScaling L = a·C^b + c"
     guard parameters.count == losses.count else {
         throw ScalingLawError.degenerate(law: law, reason: "\(parameters.count) sizes but \(losses.count) losses")
@@ -201,12 +261,14 @@ func fitMuScaling(parameters: [Double], losses: [Double], sigma: [Double]?, sigm
     guard let fit = best, var scaledCovariance = fit.covariance else {
         throw ScalingLawError.degenerate(law: law, reason: "no start reached a decreasing power law (b ≤ −0.001, c ≥ 0) with a finite covariance")
     }
-    if sigma != nil && sigmaScale == .atLeastAbsolute {  // inv(JᵀWJ)·max(χ², n − p)/(n − p)
-        let dof = Double(losses.count - fit.freeCount)
-        guard let floored = freeCovariance(problem.jacobian(fit.parameters), sse: max(fit.sumOfSquares, dof), free: fit.atBound.map { !$0 }) else {
+    if sigma != nil && sigmaScale != .relative {  // inv(JᵀWJ)·factor, factor = (χ² on the sigma's scale)/(n − p)
+        let dof = losses.count - fit.freeCount
+        let scale = VarianceScale(chiSquare: fit.sumOfSquares, residualDegreesOfFreedom: dof, sigmaScale: sigmaScale,
+                                  seedDegreesOfFreedom: seedDegreesOfFreedom ?? 0)
+        guard let scaled = freeCovariance(problem.jacobian(fit.parameters), sse: scale.factor * Double(dof), free: fit.atBound.map { !$0 }) else {
             throw ScalingLawError.degenerate(law: law, reason: "the covariance with absolute sigma is singular")
         }
-        scaledCovariance = floored
+        scaledCovariance = scaled
     }
     let (alpha, b, c) = (fit.parameters[0], fit.parameters[1], fit.parameters[2])
     // Steeper than C^−5 no loss curve is: such a law fits the smallest point alone.
@@ -225,7 +287,7 @@ func fitMuScaling(parameters: [Double], losses: [Double], sigma: [Double]?, sigm
     }
     return MuScalingFit(a: a, b: b, c: c, cAtBound: fit.atBound[2], standardDeviations: (0..<3).map { max(covariance[$0][$0], 0).squareRoot() },
                         covariance: covariance, n: losses.count, rmse: rmse, parameters: parameters, losses: losses,
-                        sigma: sigma, sigmaScale: sigmaScale)
+                        sigma: sigma, sigmaScale: sigmaScale, seedDegreesOfFreedom: seedDegreesOfFreedom)
 }
 
 /// The least-squares slope of y against ln x.
@@ -282,13 +344,15 @@ public func backtestMuScaling(parameters: [Double], losses: [Double], sigma: [Do
 /// sample of sizes, and every resample has all its sizes, so it refits even with 4 points. `.pairs` resamples
 /// (size, loss) points; with 4 points only 24 of 256 draws have 4 distinct sizes, so it is mostly unavailable.
 ///
-/// With `sigmaScale` `.atLeastAbsolute` the standardized residuals are scaled up, when they scatter less than
-/// the sigma say, to a mean square of 1 — the bootstrap's counterpart of the covariance's floor.
+/// With a weighted fit the standardized residuals are rescaled to the mean square its covariance used
+/// (``VarianceScale``): with `.atLeastAbsolute` at least 1, with `.pooled` the seeds' and the means' scatter
+/// pooled — the bootstrap's counterpart of the covariance's scale.
 public func bootstrapMuScaling(parameters: [Double], losses: [Double], sigma: [Double]? = nil, sigmaScale: SigmaScale = .relative,
-                               at targets: [Double], resamples: Int = 1000, level: Double = 0.95, seed: UInt64 = 0,
-                               method: BootstrapMethod = .residuals) -> BootstrapSummary {
+                               seedDegreesOfFreedom: Int? = nil, at targets: [Double], resamples: Int = 1000, level: Double = 0.95,
+                               seed: UInt64 = 0, method: BootstrapMethod = .residuals) -> BootstrapSummary {
     let quantities = { (fit: MuScalingFit) in fit.coefficients + targets.map { fit.loss(at: $0) } }
-    guard let full = try? fitMuScaling(parameters: parameters, losses: losses, sigma: sigma, sigmaScale: sigmaScale) else {
+    guard let full = try? fitMuScaling(parameters: parameters, losses: losses, sigma: sigma, sigmaScale: sigmaScale,
+                                       seedDegreesOfFreedom: seedDegreesOfFreedom) else {
         return .unavailable(resamples: resamples, reason: "the fit on all points failed")
     }
     switch method {
@@ -304,8 +368,8 @@ public func bootstrapMuScaling(parameters: [Double], losses: [Double], sigma: [D
         let dof = Double(max(losses.count - full.freeCoefficientCount, 1))
         let standardized = losses.indices.map { (losses[$0] - fitted[$0]) / w[$0] }
         let reducedChiSquare = standardized.map { $0 * $0 }.reduce(0, +) / dof
-        let floor = sigma != nil && sigmaScale == .atLeastAbsolute && reducedChiSquare < 1 ? 1 / max(reducedChiSquare, 1e-300).squareRoot() : 1
-        let inflation = (Double(losses.count) / dof).squareRoot() * floor
+        let rescale = sigma == nil ? 1 : (full.scale.factor / max(reducedChiSquare, 1e-300)).squareRoot()
+        let inflation = (Double(losses.count) / dof).squareRoot() * rescale
         let residuals = standardized.map { $0 * inflation }
         return bootstrap(count: losses.count, resamples: resamples, level: level, seed: seed, minimumDistinct: 1,
                          fit: { idx in
@@ -335,16 +399,29 @@ public struct MuScalingPrediction: Sendable, Equatable {
 extension MuScalingFit {
     /// How `interval(at:)` is made, in words.
     public var intervalMethod: String {
-        "delta method, t on \(n - freeCoefficientCount) degrees of freedom" + (cAtBound ? ", c fixed at its bound 0 (covariance of a and b)" : "")
-            + (sigma == nil ? "" : sigmaScale == .atLeastAbsolute
-                ? ", points weighted by their standard errors (covariance at least what they imply)" : ", points weighted by sigma")
+        let scale = self.scale
+        let weighting: String
+        switch (sigma == nil ? nil : sigmaScale) {
+        case nil: weighting = ""
+        case .relative?: weighting = ", points weighted by sigma"
+        case .atLeastAbsolute?: weighting = ", points weighted by their standard errors (covariance at least what they imply)"
+        case .pooled?:
+            weighting = scale.pooledSeeds
+                ? ", points weighted by their standard errors, the seeds' scatter pooled with the means' about the law"
+                : String(format: ", points weighted by their standard errors; the means scatter about the law more than the seeds explain (lack-of-fit p = %.3f): scaled by that scatter alone",
+                         scale.lackOfFitProbability ?? 0)
+        }
+        return "delta method, t on \(degreesOfFreedom) degrees of freedom" + (cAtBound ? ", c fixed at its bound 0 (covariance of a and b)" : "") + weighting
     }
 
     /// The loss at `target` with the delta-method interval and a residual bootstrap's (`resamples`, seeded).
-    public func prediction(at target: Double, level: Double = 0.95, resamples: Int = 1000, seed: UInt64 = 0) -> MuScalingPrediction {
-        let (lower, upper) = interval(at: target, level: level)
-        let boot = bootstrapMuScaling(parameters: parameters, losses: losses, sigma: sigma, sigmaScale: sigmaScale ?? .relative, at: [target],
-                                      resamples: resamples, level: level, seed: seed)
+    /// `measurementVariance` widens the delta-method interval into one for a measurement there (a target
+    /// run's scatter, ``measurementVariance(sigma:)``); the bootstrap's stays the law's.
+    public func prediction(at target: Double, level: Double = 0.95, measurementVariance: Double = 0, resamples: Int = 1000,
+                           seed: UInt64 = 0) -> MuScalingPrediction {
+        let (lower, upper) = interval(at: target, level: level, addedVariance: measurementVariance)
+        let boot = bootstrapMuScaling(parameters: parameters, losses: losses, sigma: sigma, sigmaScale: sigmaScale ?? .relative,
+                                      seedDegreesOfFreedom: seedDegreesOfFreedom, at: [target], resamples: resamples, level: level, seed: seed)
         let (bl, bu) = boot.isAvailable ? (boot.lower[3], boot.upper[3]) : (nil, nil)
         let note = boot.unavailable.map { "bootstrap unavailable: \($0)" }
             ?? "residual bootstrap, \(boot.used) of \(resamples) resamples refitted (\(boot.failed) failed), seed \(seed)"

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Student's t and normal quantiles for prediction intervals (no statistics package exists for Swift here).
+/// Student's t and normal quantiles for prediction intervals, and Fisher's F for the lack-of-fit test (no statistics package exists for Swift here).
 public enum Distributions {
     /// Regularized incomplete beta I_x(a, b), by the continued fraction (Lentz's method).
     static func incompleteBeta(_ x: Double, _ a: Double, _ b: Double) -> Double {
@@ -33,6 +33,12 @@ public enum Distributions {
     public static func studentCDF(_ t: Double, dof: Double) -> Double {
         let tail = 0.5 * incompleteBeta(dof / (dof + t * t), dof / 2, 0.5)
         return t >= 0 ? 1 - tail : tail
+    }
+
+    /// P(F ≤ f) for Fisher's F with (`dof1`, `dof2`) degrees of freedom: I_{d1·f/(d1·f + d2)}(d1/2, d2/2).
+    /// `fisherCDF(5.7861, dof1: 2, dof2: 5)` = 0.95.
+    public static func fisherCDF(_ f: Double, dof1: Double, dof2: Double) -> Double {
+        f <= 0 ? 0 : incompleteBeta(dof1 * f / (dof1 * f + dof2), dof1 / 2, dof2 / 2)
     }
 
     /// The t quantile: `studentQuantile(0.975, dof: 5)` = 2.5706.

@@ -183,12 +183,13 @@ final class StudyStepsTests: ScratchDirectoryTestCase {
 
     /// `seeds: 3`: every proxy width and the target train 3 times (seed + k, dataSeed + k; the base width's seed 0 is
     /// the grid run), and the fit is scipy's curve_fit on the widths' means with their pooled standard errors as
-    /// sigma, covariance at least absolute (Fixtures/seed_fits.json, case seeds_noise_dominates: the README
+    /// sigma, the seeds' scatter pooled with the means' (Fixtures/seed_fits.json, case seeds_noise_dominates: the README
     /// design's C at widths 32…128; seed 2 at width 64 diverges, so that width's mean is over 2 seeds).
     func testSeedsTrainEachProxyKTimesAndTheFitUsesMeansAndStandardErrors() throws {
         struct Golden: Decodable {
             var name: String; var sizes: [Double]; var seedLosses: [[Double]]; var target: Double; var means: [Double]
-            var standardErrors: [Double]; var popt: [Double]; var covariance: [[Double]]; var prediction: Double; var interval: [Double]
+            var standardErrors: [Double]; var popt: [Double]; var pooledCovariance: [[Double]]; var prediction: Double
+            var measuredInterval3: [Double]
         }
         let url = packageRoot.appendingPathComponent("Tests/ScalingLawsTests/Fixtures/seed_fits.json")
         let g = try XCTUnwrap(try JSONDecoder().decode([Golden].self, from: Data(contentsOf: url)).first { $0.name == "seeds_noise_dominates" })
@@ -226,14 +227,17 @@ final class StudyStepsTests: ScratchDirectoryTestCase {
         for i in 0 ..< 5 { XCTAssertEqual(fit.losses[i], g.means[i], accuracy: 1e-12) }
         for i in 0 ..< 5 { XCTAssertEqual(try XCTUnwrap(fit.sigma)[i], g.standardErrors[i], accuracy: 1e-12) }
         for i in 0 ..< 3 { XCTAssertEqual(fit.coefficients[i], g.popt[i], accuracy: 1e-6 * abs(g.popt[i])) }
+        // The seeds' scatter pooled with the means' (scipy: curve_fit on every seed's loss), and the interval of
+        // the target's measured loss, the mean of its 3 seeds.
         for i in 0 ..< 3 { for j in 0 ..< 3 {
-            XCTAssertEqual(fit.covariance[i][j], g.covariance[i][j], accuracy: 1e-5 * (g.covariance[i][i] * g.covariance[j][j]).squareRoot())
+            XCTAssertEqual(fit.covariance[i][j], g.pooledCovariance[i][j],
+                           accuracy: 1e-5 * (g.pooledCovariance[i][i] * g.pooledCovariance[j][j]).squareRoot())
         } }
         let p = try XCTUnwrap(result.outcomes[0].prediction)
         XCTAssertEqual(Double(p.targetParameters), g.target)
         XCTAssertEqual(p.loss, g.prediction, accuracy: 1e-6)
-        XCTAssertEqual(p.lower, g.interval[0], accuracy: 1e-5)
-        XCTAssertEqual(p.upper, g.interval[1], accuracy: 1e-5)
+        XCTAssertEqual(p.lower, g.measuredInterval3[0], accuracy: 1e-5)
+        XCTAssertEqual(p.upper, g.measuredInterval3[1], accuracy: 1e-5)
         // The target's loss is the mean of its three seeds (2.00, 2.01, 2.02).
         XCTAssertEqual(try XCTUnwrap(result.outcomes[0].targetLoss), 2.01, accuracy: 1e-12)
         XCTAssertEqual(result.outcomes[0].targetSeedLosses?.count, 3)

@@ -71,6 +71,16 @@ final class MuScalingTests: XCTestCase {
         XCTAssertEqual(Distributions.normalQuantile(0.975), 1.959964, accuracy: 1e-5)
     }
 
+    /// Fisher's F distribution against scipy.stats.f.cdf: F(2, 5) at its 95% point 5.786135, (3, 7) at 1.3,
+    /// (2, 5) at 0.49, (1, 3) at 20.
+    func testFisherCDF() {
+        XCTAssertEqual(Distributions.fisherCDF(5.786135043349963, dof1: 2, dof2: 5), 0.95, accuracy: 1e-9)
+        XCTAssertEqual(Distributions.fisherCDF(1.3, dof1: 3, dof2: 7), 0.6525028536089343, accuracy: 1e-9)
+        XCTAssertEqual(Distributions.fisherCDF(0.49, dof1: 2, dof2: 5), 0.3607480656331313, accuracy: 1e-9)
+        XCTAssertEqual(Distributions.fisherCDF(20, dof1: 1, dof2: 3), 0.9791648488038152, accuracy: 1e-9)
+        XCTAssertEqual(Distributions.fisherCDF(0, dof1: 2, dof2: 5), 0)
+    }
+
     /// The interval at a fitted size is the t quantile times the delta-method standard error, computed by hand.
     func testIntervalIsDeltaMethod() throws {
         let fit = try fitMuScaling(parameters: gpt64Sizes.map { $0 * 1e9 }, losses: gpt64Losses)

@@ -70,8 +70,10 @@ public func validationCurve(_ evaluations: [ValidationPoint], run: Int, paramete
 
 /// The curve fit of a design's points (every finished proxy's curve) and its prediction at the target's
 /// parameter count and the token count of the proxies' last point (every run trains the same steps, so the
-/// target's final loss is measured there). Never throws: a failure is the result's `error`.
-public func fitOnCurves(_ curves: () throws -> [CurvePoint], holdOut: Int, design: String, targetParameters: Int, level: Double) -> FitPrediction {
+/// target's final loss is measured there). Never throws: a failure is the result's `error`. `targetVariance`
+/// widens the interval by the target's run scatter, as the final-loss fit's (``predict(_:design:targetParameters:level:targetVariance:)``).
+public func fitOnCurves(_ curves: () throws -> [CurvePoint], holdOut: Int, design: String, targetParameters: Int, level: Double,
+                        targetVariance: Double? = nil) -> FitPrediction {
     var result = FitPrediction(fitOn: .learningCurves, prediction: nil, backtest: [], error: nil, curves: nil, tokens: nil)
     do {
         let points = try curves()
@@ -82,12 +84,13 @@ public func fitOnCurves(_ curves: () throws -> [CurvePoint], holdOut: Int, desig
             throw ScalingLawError.degenerate(law: "learning-curve L = E + A/N^α + B/D^β",
                                              reason: "its coefficients are too collinear at the target to give an interval (gᵀΣg cancels to ≤ 0)")
         }
-        let (lower, upper) = fit.interval(at: x, level: level)
+        let (lower, upper) = fit.interval(at: x, level: level, addedVariance: targetVariance ?? 0)
         result.curves = fit
         result.tokens = tokens
         result.prediction = DesignPrediction(design: design, targetParameters: targetParameters, loss: fit.value(at: x), lower: lower,
                                              upper: upper, actual: nil,
-                                             interval: "learning curves: delta method, cluster-robust by run, t on \(max(fit.runs - 1, 1)) degrees of freedom")
+                                             interval: "learning curves: delta method, cluster-robust by run, t on \(max(fit.runs - 1, 1)) degrees of freedom"
+                                                 + (targetVariance == nil ? "" : withTargetScatter))
         if holdOut > 0 {
             do { result.backtest = try backtestLearningCurves(points, holdOutLargest: holdOut) } catch { result.error = "no backtest: \(error.localizedDescription)" }
         }
@@ -116,9 +119,10 @@ extension StudyResult.DesignOutcome {
 extension StudyRunner {
     /// (4b) The learning-curve fit beside the final-loss one: reported, and made the outcome's prediction
     /// when `options.fitOn` asks for it.
-    func withCurves(_ outcome: StudyResult.DesignOutcome, runs: [StoredRun], target: StudyRun) throws -> StudyResult.DesignOutcome {
+    func withCurves(_ outcome: StudyResult.DesignOutcome, runs: [StoredRun], target: StudyRun,
+                    targetVariance: Double?) throws -> StudyResult.DesignOutcome {
         let curves = fitOnCurves({ try curvePoints(runs) }, holdOut: spec.backtestCount, design: outcome.design,
-                                 targetParameters: target.parameters, level: spec.level)
+                                 targetParameters: target.parameters, level: spec.level, targetVariance: targetVariance)
         reporter.report(.curvesFitted(design: outcome.design, result: curves, used: spec.fitOn == .learningCurves, level: spec.level))
         var result = outcome
         result.use(spec.fitOn, curves: curves)

@@ -210,15 +210,18 @@ public final class StudyRunner {
             do { fit = try fitDesign(points, holdOut: spec.backtestCount) } catch {
                 reporter.report(.noFit(design: d.name, error: error.localizedDescription, points: points))
                 outcome.fitError = error.localizedDescription
-                outcomes.append(try withCurves(outcome, runs: proxyRuns[d.name]!.compactMap { stored[$0.id] }, target: target))
+                outcomes.append(try withCurves(outcome, runs: proxyRuns[d.name]!.compactMap { stored[$0.id] }, target: target,
+                                               targetVariance: targetRunVariance(nil, points: points, targetRuns: spec.seedCount)))
                 continue
             }
-            let (prediction, caveat) = predict(fit.fit, design: d.name, targetParameters: target.parameters, level: spec.level)
+            let (prediction, caveat) = predict(fit.fit, design: d.name, targetParameters: target.parameters, level: spec.level,
+                                               targetVariance: targetRunVariance(fit.fit, points: points, targetRuns: spec.seedCount))
             try store.saveFit(study: spec.name, design: d.name, fit: fit.fit, backtest: fit.backtest)
             try store.savePrediction(study: spec.name, prediction)
             reporter.report(.fitted(design: d.name, fit: fit, prediction: prediction, caveat: caveat, targetWidth: spec.targetWidth, level: spec.level))
             (outcome.fit, outcome.backtest, outcome.backtestError, outcome.prediction) = (fit.fit, fit.backtest, fit.backtestError, prediction)
-            outcomes.append(try withCurves(outcome, runs: proxyRuns[d.name]!.compactMap { stored[$0.id] }, target: target))
+            outcomes.append(try withCurves(outcome, runs: proxyRuns[d.name]!.compactMap { stored[$0.id] }, target: target,
+                                           targetVariance: targetRunVariance(fit.fit, points: points, targetRuns: spec.seedCount)))
         }
 
         // (6) Comparison.

@@ -138,9 +138,10 @@ public struct DesignFit: Codable, Sendable {
 
 /// Throws the law's error when the points admit no decreasing power law. The backtest needs at least four
 /// points left after holding out; with fewer it is skipped (not an error). With standard errors (seeds) the
-/// fit weights by them, its covariance at least what they imply (``SigmaScale/atLeastAbsolute``).
+/// fit weights by them, its covariance from the seeds' scatter pooled with the means' (``SigmaScale/pooled``).
 public func fitDesign(_ points: ProxyPoints, holdOut: Int) throws -> DesignFit {
-    let fit = try fitMuScaling(parameters: points.sizes, losses: points.losses, sigma: points.standardErrors, sigmaScale: .atLeastAbsolute)
+    let fit = try fitMuScaling(parameters: points.sizes, losses: points.losses, sigma: points.standardErrors, sigmaScale: .pooled,
+                               seedDegreesOfFreedom: points.seedDegreesOfFreedom)
     var result = DesignFit(fit: fit, backtest: [])
     if holdOut > 0 && points.sizes.count - holdOut >= 4 {
         do {
@@ -153,13 +154,30 @@ public func fitDesign(_ points: ProxyPoints, holdOut: Int) throws -> DesignFit {
     return result
 }
 
+/// How a prediction interval that includes the target's run scatter says so.
+let withTargetScatter = ", widened by the target's run scatter (for its measured loss, the mean of its seeds)"
+
+/// (5) How much the target's measured loss — the mean of its `targetRuns` seeds — scatters about the law:
+/// one run's variance over `targetRuns`. One run's variance is the fit's scale times the seeds' s² (the seeds'
+/// scatter pooled with the means' about the law), or, without seeds, the residual variance SSE/(n − p); with
+/// no fit, the seeds' s² alone. nil when nothing measured it (one seed and no fit).
+public func targetRunVariance(_ fit: MuScalingFit?, points: ProxyPoints, targetRuns: Int) -> Double? {
+    let k = Double(max(targetRuns, 1))
+    if let fit { return fit.measurementVariance(sigma: fit.sigma == nil ? 1 : (points.seedStandardDeviation ?? 1)) / k }
+    return points.seedStandardDeviation.map { $0 * $0 / k }
+}
+
 /// (5) The fit's prediction at the target's parameter count, with its interval (the delta method's, c fixed
-/// when at its bound) and a residual bootstrap's beside it; `caveat` warns when the fit is shaky.
-public func predict(_ fit: MuScalingFit, design: String, targetParameters: Int, level: Double) -> (DesignPrediction, caveat: String?) {
-    let p = fit.prediction(at: Double(targetParameters), level: level)
+/// when at its bound) and a residual bootstrap's beside it; `caveat` warns when the fit is shaky. With
+/// `targetVariance` (``targetRunVariance(_:points:targetRuns:)``) the delta-method interval is for the
+/// target's measured loss, not only the law's value: what a trained target is checked against.
+public func predict(_ fit: MuScalingFit, design: String, targetParameters: Int, level: Double,
+                    targetVariance: Double? = nil) -> (DesignPrediction, caveat: String?) {
+    let p = fit.prediction(at: Double(targetParameters), level: level, measurementVariance: targetVariance ?? 0)
     return (DesignPrediction(design: design, targetParameters: targetParameters, loss: p.loss, lower: p.lower, upper: p.upper, actual: nil,
-                             interval: p.method, bootstrapLower: p.bootstrapLower, bootstrapUpper: p.bootstrapUpper,
-                             bootstrapNote: p.bootstrapNote), p.caveat)
+                             interval: p.method + (targetVariance == nil ? "" : withTargetScatter),
+                             bootstrapLower: p.bootstrapLower, bootstrapUpper: p.bootstrapUpper,
+                             bootstrapNote: p.bootstrapNote + (targetVariance == nil ? "" : " (the law's, without the target's scatter)")), p.caveat)
 }
 
 /// (6) Designs ranked by predicted loss, best first; whether the best's interval lies wholly below the
