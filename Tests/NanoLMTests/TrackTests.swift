@@ -173,6 +173,21 @@ final class TrackTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(alphaPieces, 15)
     }
 
+    /// Opening a built track's batches does not scan the validation split; the layout is found when first asked
+    /// for, once, and equals the split's layout read directly (documents and domains from the index).
+    func testBatchSourcesFindTheValidationLayoutWhenFirstAskedFor() throws {
+        let (_, dir) = try build(try makeTrack(), "lazy")
+        let data = try ShardedData(directory: dir)
+        let source = try XCTUnwrap(try data.batches(.causal, batchSize: 2, sequenceLength: 16, seed: 0) as? CausalLMBatches)
+        let lazy = try XCTUnwrap(source.validationLayoutSource)
+        XCTAssertFalse(lazy.isFound, "opening the batches scanned the validation split")
+        let layout = try XCTUnwrap(source.validationLayout)
+        XCTAssertTrue(lazy.isFound)
+        XCTAssertEqual(layout, data.validationLayout())
+        XCTAssertTrue(layout.knowsDomains)
+        XCTAssertEqual(layout.documentEnds.count, try documents(dir, "validation").count)
+    }
+
     func testBuildsAreDeterministic() throws {
         let track = try makeTrack()
         let (a, _) = try build(track, "a"), (b, _) = try build(track, "b")

@@ -172,7 +172,9 @@ func checkBatchShape(batchSize: Int, sequenceLength: Int, objective: String) thr
 /// position drawn from (seed, step, micro, row); inputs are its first T tokens, targets the last T.
 /// Documents are packed (EOS between them), as in GPT-2 and nanoGPT.
 public struct CausalLMBatches: BatchSource {
-    public var validationLayout: ValidationLayout?
+    /// The validation split's documents and domains, found when first asked for (nil: unknown).
+    public var validationLayoutSource: LazyValidationLayout?
+    public var validationLayout: ValidationLayout? { validationLayoutSource?.layout }
     public let training: any TokenStream
     public let validation: any TokenStream
     public let batchSize: Int
@@ -284,7 +286,9 @@ extension CorruptedWindowBatches {
 /// Hugging Face's DataCollatorForLanguageModeling). Targets hold the original id at selected positions
 /// and ``Batch/ignoreIndex`` elsewhere.
 public struct MaskedLMBatches: CorruptedWindowBatches {
-    public var validationLayout: ValidationLayout?
+    /// The validation split's documents and domains, found when first asked for (nil: unknown).
+    public var validationLayoutSource: LazyValidationLayout?
+    public var validationLayout: ValidationLayout? { validationLayoutSource?.layout }
     public let training: any TokenStream
     public let validation: any TokenStream
     public let batchSize: Int
@@ -367,7 +371,9 @@ public struct MaskedLMBatches: CorruptedWindowBatches {
 /// per noise span, then EOS; the target is each sentinel followed by its span, then EOS. The decoder
 /// input is the target shifted right behind the start id (``SpecialTokens/pad``).
 public struct SpanCorruptionBatches: CorruptedWindowBatches {
-    public var validationLayout: ValidationLayout?
+    /// The validation split's documents and domains, found when first asked for (nil: unknown).
+    public var validationLayoutSource: LazyValidationLayout?
+    public var validationLayout: ValidationLayout? { validationLayoutSource?.layout }
     public let training: any TokenStream
     public let validation: any TokenStream
     public let batchSize: Int

@@ -376,24 +376,24 @@ public struct ShardedData {
     public func batches(_ objective: DataObjective, batchSize: Int, sequenceLength: Int, seed: UInt64,
                         maskProbability: Double = 0.15, noiseDensity: Double = 0.15,
                         meanNoiseSpanLength: Double = 3) throws -> any BatchSource {
-        let layout = validationLayout()
+        let layout = LazyValidationLayout { [validation, index] in ValidationLayout(validation: validation, index: index) }
         switch objective {
         case .causal:
             var source = try CausalLMBatches(trainingStream: training, validationStream: validation, batchSize: batchSize,
                                              sequenceLength: sequenceLength, seed: seed)
-            source.validationLayout = layout
+            source.validationLayoutSource = layout
             return source
         case .masked:
             var source = try MaskedLMBatches(training: training, validation: validation, batchSize: batchSize,
                                              sequenceLength: sequenceLength, seed: seed, special: index.special,
                                              maskProbability: maskProbability)
-            source.validationLayout = layout
+            source.validationLayoutSource = layout
             return source
         case .spans:
             var source = try SpanCorruptionBatches(training: training, validation: validation, batchSize: batchSize,
                                                    inputLength: sequenceLength, seed: seed, special: index.special,
                                                    noiseDensity: noiseDensity, meanNoiseSpanLength: meanNoiseSpanLength)
-            source.validationLayout = layout
+            source.validationLayoutSource = layout
             return source
         }
     }

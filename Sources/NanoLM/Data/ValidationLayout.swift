@@ -74,6 +74,30 @@ public struct WindowGroup: Hashable, Sendable {
     }
 }
 
+/// A validation layout found on first use. Opening a batch source — every run, `nanolm data sample` — then
+/// scans the validation split for EOS only when something asks for a standard error: a fraction of a second
+/// per run on a paper-scale split (10⁸ tokens), for nothing where no evaluation is made.
+public final class LazyValidationLayout: @unchecked Sendable {
+    private let find: () -> ValidationLayout
+    private var found: ValidationLayout?
+    private let lock = NSLock()
+
+    public init(_ find: @escaping () -> ValidationLayout) { self.find = find }
+
+    /// Whether the split has been scanned yet.
+    public var isFound: Bool { lock.lock(); defer { lock.unlock() }; return found != nil }
+
+    /// The layout: found now, once, on the first call (safe from several threads).
+    public var layout: ValidationLayout {
+        lock.lock()
+        defer { lock.unlock() }
+        if let found { return found }
+        let layout = find()
+        found = layout
+        return layout
+    }
+}
+
 extension ShardedData {
     /// The validation split's layout (one pass over its tokens).
     public func validationLayout() -> ValidationLayout { ValidationLayout(validation: validation, index: index) }
