@@ -368,7 +368,10 @@ public func bootstrapMuScaling(parameters: [Double], losses: [Double], sigma: [D
         let dof = Double(max(losses.count - full.freeCoefficientCount, 1))
         let standardized = losses.indices.map { (losses[$0] - fitted[$0]) / w[$0] }
         let reducedChiSquare = standardized.map { $0 * $0 }.reduce(0, +) / dof
-        let rescale = sigma == nil ? 1 : (full.scale.factor / max(reducedChiSquare, 1e-300)).squareRoot()
+        // The mean square the covariance used, from these residuals (``VarianceScale``): 1× for `.relative`.
+        let target = VarianceScale(chiSquare: reducedChiSquare * dof, residualDegreesOfFreedom: Int(dof), sigmaScale: sigmaScale,
+                                   seedDegreesOfFreedom: full.seedDegreesOfFreedom ?? 0)
+        let rescale = sigma == nil ? 1 : (target.factor / max(reducedChiSquare, 1e-300)).squareRoot()
         let inflation = (Double(losses.count) / dof).squareRoot() * rescale
         let residuals = standardized.map { $0 * inflation }
         return bootstrap(count: losses.count, resamples: resamples, level: level, seed: seed, minimumDistinct: 1,

@@ -376,7 +376,7 @@ public struct ShardedData {
     public func batches(_ objective: DataObjective, batchSize: Int, sequenceLength: Int, seed: UInt64,
                         maskProbability: Double = 0.15, noiseDensity: Double = 0.15,
                         meanNoiseSpanLength: Double = 3) throws -> any BatchSource {
-        let layout = LazyValidationLayout { [validation, index] in ValidationLayout(validation: validation, index: index) }
+        let layout = LazyValidationLayout { [self] in validationLayout() }
         switch objective {
         case .causal:
             var source = try CausalLMBatches(trainingStream: training, validationStream: validation, batchSize: batchSize,

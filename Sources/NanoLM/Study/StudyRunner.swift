@@ -214,14 +214,15 @@ public final class StudyRunner {
                                                targetVariance: targetRunVariance(nil, points: points, targetRuns: spec.seedCount)))
                 continue
             }
+            let targetVariance = targetRunVariance(fit.fit, points: points, targetRuns: spec.seedCount)
             let (prediction, caveat) = predict(fit.fit, design: d.name, targetParameters: target.parameters, level: spec.level,
-                                               targetVariance: targetRunVariance(fit.fit, points: points, targetRuns: spec.seedCount))
+                                               targetVariance: targetVariance)
             try store.saveFit(study: spec.name, design: d.name, fit: fit.fit, backtest: fit.backtest)
             try store.savePrediction(study: spec.name, prediction)
             reporter.report(.fitted(design: d.name, fit: fit, prediction: prediction, caveat: caveat, targetWidth: spec.targetWidth, level: spec.level))
             (outcome.fit, outcome.backtest, outcome.backtestError, outcome.prediction) = (fit.fit, fit.backtest, fit.backtestError, prediction)
             outcomes.append(try withCurves(outcome, runs: proxyRuns[d.name]!.compactMap { stored[$0.id] }, target: target,
-                                           targetVariance: targetRunVariance(fit.fit, points: points, targetRuns: spec.seedCount)))
+                                           targetVariance: targetVariance))
         }
 
         // (6) Comparison.
