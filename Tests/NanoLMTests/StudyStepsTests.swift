@@ -96,6 +96,38 @@ final class StudyStepsTests: ScratchDirectoryTestCase {
         XCTAssertNil(middle.outcomes[0].gridEdges)
     }
 
+    /// The transfer check at width 96, where the bowl's centre has moved from lr 0.01 to 0.1: the best point
+    /// there is 0.1, and the base's 0.01 trains 0.05 worse, a fraction 0.05 / L(96) of the best loss — said in
+    /// the narration and the report, kept in the result. Where the bowl stays, the basin transfers.
+    func testTransferCheckMeasuresHowMuchWorseTheBasesPointTrainsWider() throws {
+        let moved = FakeExecutor { c in
+            c.model.width != 96 ? Self.madeUpLoss(c)
+                : Self.madeUpLoss(c) - 0.05 * pow(log10(c.model.hyper.learningRate / 0.01), 2)
+                    + 0.05 * pow(log10(c.model.hyper.learningRate / 0.1), 2)
+        }
+        let file = Self.yaml() + "\noptions: {transferCheckWidths: [96]}\n"
+        let (result, lines) = try run(try spec(file), moved)
+        let outcome = try XCTUnwrap(result.outcomes.first)
+        XCTAssertEqual(outcome.best.learningRate, 0.01)
+        let check = try XCTUnwrap(outcome.transferChecks?.first)
+        XCTAssertEqual(check.width, 96)
+        XCTAssertEqual(check.best.hyper.learningRate, 0.1)
+        XCTAssertFalse(check.sameAsBase)
+        XCTAssertEqual(check.transferred?.hyper.learningRate, 0.01)
+        var config = ModelConfig(architecture: .gpt, layers: 1, width: 96, vocabularySize: 128, sequenceLength: 16, headDim: 16)
+        config.tiedEmbeddings = false
+        let best96 = 2 + 40 * pow(Double(try config.parameterCounts().scaling), -0.35) + 0.002 * sin(96.0)
+        XCTAssertEqual(try XCTUnwrap(check.shortfall), 0.05 / best96, accuracy: 1e-12)
+        let said = String(format: "trains %.2f%% worse here", 100 * 0.05 / best96)
+        XCTAssertTrue(lines.contains { $0.contains(said) }, lines.joined(separator: "\n"))
+        XCTAssertTrue(StudyReport.html(result, spec: try spec(file)).contains("Transfer check at width 96"))
+
+        let (stayed, stayedLines) = try run(try spec(file), FakeExecutor { Self.madeUpLoss($0) })
+        XCTAssertEqual(stayed.outcomes[0].transferChecks?.first?.sameAsBase, true)
+        XCTAssertEqual(try XCTUnwrap(stayed.outcomes[0].transferChecks?.first?.shortfall), 0, accuracy: 0)
+        XCTAssertTrue(stayedLines.contains { $0.contains("the basin transfers") })
+    }
+
     /// Ranking by predicted loss; intervals separate only when the better one's upper end is below the
     /// other's lower end. By hand, then through a study whose second design is 0.5 worse everywhere.
     func testDesignsRankedWithAndWithoutSeparatedIntervals() throws {

@@ -36,6 +36,10 @@ public enum StudyReport {
             else if let note = p.bootstrapNote { h += "; \(e(note))" }
             if let a = p.actual, let r = o.relativeError { h += "; actual \(f(a)), error \(f(100 * r, "%+.2f"))%" }
             h += ".<br>"
+            for c in o.transferChecks ?? [] where !c.sameAsBase {
+                h += "&nbsp;&nbsp;Transfer check at width \(c.width): the best learning rate there is \(c.best.hyper.learningRate), not the base's "
+                h += "\(o.best.learningRate)\(c.shortfall.map { ", which trains \(f(100 * $0, "%.2f"))% worse: a target this wide may train about that much worse than predicted" } ?? "").<br>"
+            }
         }
         if result.ranking.count >= 2, let sep = result.intervalsSeparate {
             let a = result.outcomes.first { $0.design == result.ranking[0] }!.prediction!

@@ -119,8 +119,16 @@ public final class TerminalStudyReporter: StudyReporter {
             }
             return lines
         case let .transferChecked(design, c):
-            return [String(format: "   %@ at width %d: best lr %g (loss %.4f)%@", design, c.width, c.best.hyper.learningRate, c.best.loss ?? .nan,
-                           c.sameAsBase ? " — the same point: the basin transfers" : " — a different point than at the base width")]
+            let head = String(format: "   %@ at width %d: best lr %g (loss %.4f)", design, c.width, c.best.hyper.learningRate, c.best.loss ?? .nan)
+            if c.sameAsBase { return [head + " — the same point: the basin transfers"] }
+            guard let t = c.transferred, let shortfall = c.shortfall else {
+                return [head + " — a different point than at the base width, whose own run here did not finish: the basin moved; "
+                        + "run the grid at a wider base width"]
+            }
+            return [head + String(format: " — a different point than at the base width, whose lr %g trains %.2f%% worse here (%.4f):",
+                                  t.hyper.learningRate, 100 * shortfall, t.loss ?? .nan),
+                    String(format: "     a target this wide may train about %.1f%% worse than the law predicts; run the grid at a wider "
+                           + "base width, or choose the point best at width %d", 100 * shortfall, c.width)]
         case let .muTransferPhase(base):
             return ["== (2) μTransfer from width \(base) (Table 2: hidden lr l/r, hidden init σ²/r, output τ/r, r = width/\(base))"]
         case let .muTransferred(design, h, basinSize, rows):

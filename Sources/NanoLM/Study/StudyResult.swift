@@ -42,6 +42,8 @@ public struct StudyResult: Codable, Sendable {
         public var downstream: [DownstreamScore]?
         /// Axes on which the chosen grid point is the grid's smallest or largest value.
         public var gridEdges: [GridEdge]?
+        /// `options.transferCheckWidths`: the grid rerun at wider widths, and how much worse the base's point trains there.
+        public var transferChecks: [TransferCheck]?
         /// Why the backtest failed, when it was asked for and could not be made.
         public var backtestError: String?
         /// The fit that made `prediction` and `backtest` (`options.fitOn`; absent in old results: final loss),

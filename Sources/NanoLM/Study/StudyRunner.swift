@@ -149,6 +149,7 @@ public final class StudyRunner {
         try execute(spec.designs.flatMap { gridRuns[$0.name]! } + checkRuns, executor: executor, phase: .grid)
         var stored = try storedRuns()
         var chosen: [String: GridChoice] = [:]
+        var transferChecks: [String: [TransferCheck]] = [:]
         for d in spec.designs {
             let choice = try chooseGridPoint(gridRuns[d.name]!.compactMap { stored[$0.id] }, tolerance: spec.basinTolerance,
                                              design: d.name, width: base)
@@ -156,7 +157,9 @@ public final class StudyRunner {
             reporter.report(.gridChosen(design: d.name, choice: choice))
             for w in checkWidths {
                 let runs = checkRuns.filter { $0.design == d.name && $0.width == w }.compactMap { stored[$0.id] }
-                if let check = checkTransfer(runs, width: w, base: choice) { reporter.report(.transferChecked(design: d.name, check: check)) }
+                guard let check = checkTransfer(runs, width: w, base: choice) else { continue }
+                transferChecks[d.name, default: []].append(check)
+                reporter.report(.transferChecked(design: d.name, check: check))
             }
         }
 
@@ -205,6 +208,7 @@ public final class StudyRunner {
                                                     backtest: [], prediction: nil, targetParameters: target.parameters, targetLoss: nil,
                                                     relativeError: nil)
             outcome.gridEdges = choice.edges.isEmpty ? nil : choice.edges
+            outcome.transferChecks = transferChecks[d.name]
             outcome.seedStandardDeviation = points.seedStandardDeviation
             let fit: DesignFit
             do { fit = try fitDesign(points, holdOut: spec.backtestCount) } catch {

@@ -53,17 +53,26 @@ public func chooseGridPoint(_ points: [StoredRun], tolerance: Double, design: St
     return GridChoice(best: best, basin: basin, points: points, edges: edges)
 }
 
-/// (1) The transfer check at another width: that width's best finished point, and whether it is the base's.
+/// (1) The transfer check at another width: that width's best finished point, whether it is the base's, and
+/// how much worse the base's point trains there (`shortfall`, a fraction of the best loss). Proxies and the
+/// target all train at the base's point, so a target this wide may train about `shortfall` worse than the law
+/// fitted to narrower proxies predicts (docs/RESULTS.md, "μTransfer at large width ratios").
 public struct TransferCheck: Codable, Sendable {
     public var width: Int
     public var best: StoredRun
     public var sameAsBase: Bool
+    /// The base's chosen point at this width; nil when it did not finish (diverged or failed).
+    public var transferred: StoredRun? = nil
+    /// transferred loss / best loss − 1: 0 when the basin transfers, nil when the base's point did not finish.
+    public var shortfall: Double? = nil
 }
 
 public func checkTransfer(_ runs: [StoredRun], width: Int, base: GridChoice) -> TransferCheck? {
     let ok = runs.filter { $0.status == .done && $0.loss != nil }
-    guard let b = ok.min(by: { $0.loss! < $1.loss! }) else { return nil }
-    return TransferCheck(width: width, best: b, sameAsBase: b.hyper == base.best.hyper)
+    guard let b = ok.min(by: { $0.loss! < $1.loss! }), let bestLoss = b.loss else { return nil }
+    let transferred = ok.first { $0.hyper == base.best.hyper }
+    return TransferCheck(width: width, best: b, sameAsBase: b.hyper == base.best.hyper, transferred: transferred,
+                         shortfall: bestLoss > 0 ? transferred?.loss.map { $0 / bestLoss - 1 } : nil)
 }
 
 /// (2) μTransfer: the same (l, σ, τ) at every width; Table 2 scales them per tensor by r = width / base.
