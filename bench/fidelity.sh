@@ -12,6 +12,9 @@
 #   FIDELITY_DIR=dir   study directories, results and summary (default: studies/fidelity)
 #   FIDELITY_JOBS=K    studies run at once, each on one thread (default 1: one study at a time, its runs side
 #                      by side by `--jobs auto`)
+#   FIDELITY_SEED_OFFSET=K  a replicate: every study with its seed and dataSeed raised by K (other
+#                      initialisations and data orders, the same designs and budgets); the study files so
+#                      made are written to FIDELITY_DIR/files/ and run from there
 # Idempotent like `nanolm study run`: finished runs are read back, so a rerun after a change to the fit
 # only refits (a change to what a run trains retrains it).
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/deps.sh"
@@ -35,6 +38,18 @@ fi
 
 studies=("$@")
 [ ${#studies[@]} -gt 0 ] || studies=(bench/fidelity/*.yaml)
+if [ -n "${FIDELITY_SEED_OFFSET:-}" ]; then
+    mkdir -p "$out/files"
+    for i in "${!studies[@]}"; do
+        copy="$out/files/$(basename "${studies[$i]}")"
+        awk -v k="$FIDELITY_SEED_OFFSET" -v data="$ROOT/data/" '
+            /^seed: [0-9]+$/ { print "seed: " $2 + k; next }
+            /^dataSeed: [0-9]+$/ { print "dataSeed: " $2 + k; next }
+            /^data: / { sub(/\.\.\/\.\.\/data\//, data) }
+            { print }' "${studies[$i]}" > "$copy"
+        studies[$i]=$copy
+    done
+fi
 run_one() {
     local f=$1 name start rc
     name=$(basename "$f" .yaml)
