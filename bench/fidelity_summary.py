@@ -86,6 +86,8 @@ def main():
         lines.append(f"**{fit}**: {s['predicted']} of {s['studies']} studies predicted; median |error| "
                      + share(s["medianAbsError"])
                      + f"; coverage of the 95% intervals {s['covered']}/{s['studies']}"
+                     + (f" (a refusal counts as a miss; of the {s['predicted']} printed, {s['covered']} covered)"
+                        if s["predicted"] < s["studies"] else "")
                      + "; median half-width " + share(s["medianHalfWidth"])
                      + "; median |backtest error| " + share(s["medianAbsBacktestError"])
                      + " (targets: coverage ≥ 90%, median |error| ≤ 1%, median half-width ≤ 3%)")
