@@ -4,8 +4,8 @@
 # 512-id BPE; several seeds; targets ≥ 4× the widest proxy's C) end to end, target included, and prints
 # per study: predicted, 95% interval, actual, error, covered; overall: median |error|, coverage of the
 # intervals, median interval half-width (a fraction of the predicted loss). Writes the same as JSON and
-# markdown (bench/fidelity_summary.py). A causal study takes 2–5 minutes on 2 idle cores, a BERT one (4×
-# the steps) ~12; all ten ~50.
+# markdown (bench/fidelity_summary.py). A causal study takes 2–4 minutes on 2 cores, a BERT one (4× the
+# steps) 8–14; all ten 40–45 (measured 2026-12-03).
 #   bench/fidelity.sh [STUDY.yaml ...]        (default: bench/fidelity/*.yaml)
 # Environment:
 #   NANOLM=path        a built nanolm (default: `swift build -c release`, as scripts/main.sh)
