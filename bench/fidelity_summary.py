@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Summarises bench/fidelity.sh: reads each study's `nanolm study run --json` result from DIR/NAME.json and
 prints, per study and fit, the prediction, its interval, the actual target loss, the error and whether the
-interval covers it; then per fit the median |error|, the coverage and the median interval half-width (a
-fraction of the predicted loss). Writes DIR/summary.json and DIR/summary.md.
+interval covers it; then per fit, and for the study's own prediction (the final-loss fit, or the learning
+curves where it is degenerate: column "used"), the median |error|, the coverage and the median interval
+half-width (a fraction of the predicted loss). Writes DIR/summary.json and DIR/summary.md.
 
 A study without a prediction (fit degenerate, run failed) counts as not covered and has no error; the
 summary says how many. Standard library only.
@@ -20,12 +21,12 @@ def rows_of(name, result):
     for o in result.get("outcomes", []):
         fits = []
         main = o.get("prediction")
-        fits.append((o.get("fitOn", "finalLoss"), main, o.get("backtest") or [], o.get("fitError")))
+        fits.append((o.get("fitOn", "finalLoss"), main, o.get("backtest") or [], o.get("fitError"), True))
         other = o.get("alternative")
         if other is not None:
-            fits.append((other.get("fitOn"), other.get("prediction"), other.get("backtest") or [], other.get("error")))
-        for fit_on, p, backtest, error in fits:
-            row = {"study": name, "design": o["design"], "fit": fit_on, "targetParameters": o.get("targetParameters"),
+            fits.append((other.get("fitOn"), other.get("prediction"), other.get("backtest") or [], other.get("error"), False))
+        for fit_on, p, backtest, error, used in sorted(fits, key=lambda f: f[0]):
+            row = {"study": name, "design": o["design"], "fit": fit_on, "used": used, "targetParameters": o.get("targetParameters"),
                    "actual": o.get("targetLoss"), "predicted": None, "lower": None, "upper": None, "error": None,
                    "covered": False, "halfWidth": None, "note": error,
                    "backtestError": backtest[-1]["relativeError"] if backtest else None}
@@ -72,11 +73,12 @@ def main():
             missing.append(f"{name}: {e}")
     fits = sorted({r["fit"] for r in rows})
     summary = {fit: overall([r for r in rows if r["fit"] == fit]) for fit in fits}
-    lines = ["| study | fit | C target | predicted | 95% interval | actual | error | covered | half-width | backtest |",
-             "| --- | --- | ---: | ---: | --- | ---: | ---: | :---: | ---: | ---: |"]
+    summary["the study's prediction"] = overall([r for r in rows if r["used"]])
+    lines = ["| study | fit | used | C target | predicted | 95% interval | actual | error | covered | half-width | backtest |",
+             "| --- | --- | :---: | ---: | ---: | --- | ---: | ---: | :---: | ---: | ---: |"]
     for r in rows:
         interval = "–" if r["lower"] is None else f"[{r['lower']:.4f}, {r['upper']:.4f}]"
-        lines.append(f"| {r['study']} | {r['fit']} | {r['targetParameters']:,} | "
+        lines.append(f"| {r['study']} | {r['fit']} | {'yes' if r['used'] else ''} | {r['targetParameters']:,} | "
                      + ("–" if r["predicted"] is None else f"{r['predicted']:.4f}") + f" | {interval} | "
                      + ("–" if r["actual"] is None else f"{r['actual']:.4f}") + f" | {pct(r['error'])} | "
                      + ("yes" if r["covered"] else "no") + f" | {share(r['halfWidth'])} | "

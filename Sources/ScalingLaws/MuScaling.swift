@@ -383,8 +383,9 @@ public func bootstrapMuScaling(parameters: [Double], losses: [Double], sigma: [D
     }
 }
 
-/// A μScaling prediction with both of its intervals: the delta method's (the one used to compare designs)
-/// and the residual bootstrap's, which also covers c leaving its bound.
+/// A μScaling prediction with both of its intervals: the delta method's (the one used to compare designs;
+/// with c at its bound widened to cover the bootstrap's) and the residual bootstrap's, which also covers c
+/// leaving its bound.
 public struct MuScalingPrediction: Sendable, Equatable {
     public var loss: Double
     public var lower: Double
@@ -419,16 +420,24 @@ extension MuScalingFit {
 
     /// The loss at `target` with the delta-method interval and a residual bootstrap's (`resamples`, seeded).
     /// `measurementVariance` widens the delta-method interval into one for a measurement there (a target
-    /// run's scatter, ``measurementVariance(sigma:)``); the bootstrap's stays the law's.
+    /// run's scatter, ``measurementVariance(sigma:)``); the bootstrap's stays the law's. With c at its bound
+    /// the delta method's interval is that of a·C^b, as if c were known to be 0, and carries none of c's
+    /// uncertainty; the bootstrap's refits let c leave the bound, so the interval returned is the union of the
+    /// two (docs/DESIGN.md, "c at its bound: the interval covers the bootstrap's").
     public func prediction(at target: Double, level: Double = 0.95, measurementVariance: Double = 0, resamples: Int = 1000,
                            seed: UInt64 = 0) -> MuScalingPrediction {
-        let (lower, upper) = interval(at: target, level: level, addedVariance: measurementVariance)
+        var (lower, upper) = interval(at: target, level: level, addedVariance: measurementVariance)
         let boot = bootstrapMuScaling(parameters: parameters, losses: losses, sigma: sigma, sigmaScale: sigmaScale ?? .relative,
                                       seedDegreesOfFreedom: seedDegreesOfFreedom, at: [target], resamples: resamples, level: level, seed: seed)
         let (bl, bu) = boot.isAvailable ? (boot.lower[3], boot.upper[3]) : (nil, nil)
         let note = boot.unavailable.map { "bootstrap unavailable: \($0)" }
             ?? "residual bootstrap, \(boot.used) of \(resamples) resamples refitted (\(boot.failed) failed), seed \(seed)"
-        return MuScalingPrediction(loss: loss(at: target), lower: lower, upper: upper, method: intervalMethod, bootstrapLower: bl, bootstrapUpper: bu,
+        var method = intervalMethod
+        if cAtBound, let bl, let bu, bl < lower || bu > upper {
+            (lower, upper) = (min(lower, bl), max(upper, bu))
+            method += "; widened to cover the residual bootstrap's interval, whose refits let c leave its bound"
+        }
+        return MuScalingPrediction(loss: loss(at: target), lower: lower, upper: upper, method: method, bootstrapLower: bl, bootstrapUpper: bu,
                                    bootstrapNote: note,
                                    caveat: varianceIsResolved(at: target) ? Self.caveat(lower: min(lower, bl ?? lower), upper: upper)
                                        : "the coefficients are too collinear at the target for the delta method (gᵀΣg cancels to ≤ 0): its interval means nothing; use the bootstrap's")

@@ -36,9 +36,13 @@ final class CurveFitTests: ScratchDirectoryTestCase {
     /// Writes each run's metrics.jsonl from L(N, D) = 2 + 30/N^0.4 + 8/D^0.3 (N its counted parameters, D its
     /// tokens seen) and its summary.json with the final loss, as a trained run would; its evaluations on the
     /// validation set, one per step, follow the same law plus `validationOffset`, so a fit says which it read.
+    /// With `finalLoss` the final validation loss a run records is that function of N instead (its curve still
+    /// follows the law).
     final class LawExecutor: RunExecutor {
         static let validationOffset = 0.05
         static func law(_ n: Double, _ d: Double) -> Double { 2 + 30 * pow(n, -0.4) + 8 * pow(d, -0.3) }
+        let finalLoss: ((Double) -> Double)?
+        init(finalLoss: ((Double) -> Double)? = nil) { self.finalLoss = finalLoss }
         func train(_ jobs: [TrainingJob], batch: String, events: any RunEvents) throws {
             for (i, job) in jobs.enumerated() {
                 try events.started(i, note: "law")
@@ -51,7 +55,8 @@ final class CurveFitTests: ScratchDirectoryTestCase {
                 try lines.joined(separator: "\n").write(to: job.directory.metricsURL, atomically: true, encoding: .utf8)
                 let final = Self.law(n, perStep * Double(job.config.steps))
                 var summary = RunSummary(status: .completed, steps: job.config.steps, divergedAtStep: nil,
-                                         recorded: [RecordedLoss(step: job.config.steps, trainLoss: final, validationLoss: final + Self.validationOffset)],
+                                         recorded: [RecordedLoss(step: job.config.steps, trainLoss: final,
+                                                                      validationLoss: finalLoss?(n) ?? final + Self.validationOffset)],
                                          finalLoss: final, parameterCount: 0, tokens: 0, tokensPerSecond: 0, elapsed: 0, peakResidentBytes: 0)
                 summary.evaluations = (1...job.config.steps).map { s in
                     ValidationPoint(step: s, tokens: job.config.tokensPerStep * s, loss: Self.law(n, perStep * Double(s)) + Self.validationOffset,
@@ -70,10 +75,33 @@ final class CurveFitTests: ScratchDirectoryTestCase {
         try checkCurveStudy(fitLoss: .trainingWindow, offset: 0)
     }
 
-    func checkCurveStudy(fitLoss: FitLoss, offset: Double) throws {
-        let url = root.appendingPathComponent("study-\(fitLoss).yaml")
+    /// With the default `fitOn: finalLoss`, a design whose final losses admit no falling law (here they rise
+    /// with N) is predicted by its learning curves, which follow the law, and the study says why; the
+    /// final-loss fit's refusal is kept as the alternative.
+    func testDegenerateFinalLossFitFallsBackToTheCurves() throws {
+        let (spec, result, lines) = try runLawStudy("fallback", budget: "", options: "curveFrom: 0.1",
+                                                    executor: LawExecutor(finalLoss: { 3 + 1e-6 * $0 }))
+        let outcome = try XCTUnwrap(result.outcomes.first)
+        XCTAssertEqual(outcome.fitOn, .learningCurves)
+        XCTAssertNil(outcome.fit)
+        let p = try XCTUnwrap(outcome.prediction)
+        let truth = LawExecutor.law(Double(p.targetParameters), 20 * 64) + LawExecutor.validationOffset
+        XCTAssertEqual(p.loss, truth, accuracy: 1e-6 * truth)
+        let alternative = try XCTUnwrap(outcome.alternative)
+        XCTAssertEqual(alternative.fitOn, .finalLoss)
+        XCTAssertNil(alternative.prediction)
+        XCTAssertTrue(try XCTUnwrap(alternative.error).contains("do not fall with size"), alternative.error ?? "")
+        XCTAssertTrue(lines.contains { $0.contains("learning curves, the study's prediction, since the final-loss fit is degenerate") },
+                      lines.joined(separator: "\n"))
+        XCTAssertTrue(StudyReport.html(result, spec: spec).contains("predicted by the learning curves because the final-loss fit is degenerate"))
+    }
+
+    /// A one-design study of five proxies (widths 32…96, target 160, 20 steps of 4 × 16) run by `executor`.
+    func runLawStudy(_ name: String, budget: String, options: String, executor: LawExecutor) throws
+        -> (spec: StudySpec, result: StudyResult, lines: [String]) {
+        let url = root.appendingPathComponent("\(name).yaml")
         try """
-        name: curves-\(fitLoss)
+        name: \(name)
         data: synthetic
         vocabularySize: 128
         baseWidth: 32
@@ -82,13 +110,19 @@ final class CurveFitTests: ScratchDirectoryTestCase {
         grid: {learningRates: [0.01]}
         proxyWidths: [32, 48, 64, 80, 96]
         targetWidth: 160
-        budget: {steps: 20, batchSize: 4, sequenceLength: 16, warmupSteps: 2, lossWindow: 1, fitLoss: \(fitLoss)}
-        options: {fitOn: learningCurves, curveFrom: 0.1}
+        budget: {steps: 20, batchSize: 4, sequenceLength: 16, warmupSteps: 2\(budget)}
+        options: {\(options)}
         """.write(to: url, atomically: true, encoding: .utf8)
         var lines: [String] = []
-        let runner = try StudyRunner(spec: try StudySpec.load(url), file: url.path, directory: root.appendingPathComponent("s-\(fitLoss)"),
-                                     log: { lines.append($0) })
-        let result = try runner.run(executor: LawExecutor())
+        let spec = try StudySpec.load(url)
+        let runner = try StudyRunner(spec: spec, file: url.path, directory: root.appendingPathComponent(name), log: { lines.append($0) })
+        let result = try runner.run(executor: executor)
+        return (spec, result, lines)
+    }
+
+    func checkCurveStudy(fitLoss: FitLoss, offset: Double) throws {
+        let (_, result, lines) = try runLawStudy("curves-\(fitLoss)", budget: ", lossWindow: 1, fitLoss: \(fitLoss)",
+                                                 options: "fitOn: learningCurves, curveFrom: 0.1", executor: LawExecutor())
         let outcome = try XCTUnwrap(result.outcomes.first)
         XCTAssertEqual(outcome.fitOn, .learningCurves)
         let p = try XCTUnwrap(outcome.prediction)

@@ -101,9 +101,13 @@ public func fitOnCurves(_ curves: () throws -> [CurvePoint], holdOut: Int, desig
 }
 
 extension StudyResult.DesignOutcome {
-    /// Makes `chosen` the outcome's prediction (and backtest) and keeps the other fit as `alternative`.
+    /// Makes `fitOn`'s fit the outcome's prediction (and backtest) and keeps the other fit as `alternative`.
+    /// When the final-loss fit is degenerate and the curves give a prediction, the curves make it: a refusal
+    /// helps no one when the study holds a second fit that works (docs/DESIGN.md, "A degenerate final-loss
+    /// fit falls back to the learning curves"); `fitOn` then says learningCurves and `alternative.error` why.
     mutating func use(_ fitOn: FitSource, curves: FitPrediction) {
-        if fitOn == .finalLoss {
+        let fallsBack = fitOn == .finalLoss && prediction == nil && fitError != nil && curves.prediction != nil
+        if fitOn == .finalLoss && !fallsBack {
             alternative = curves
             return
         }
@@ -123,10 +127,11 @@ extension StudyRunner {
                     targetVariance: Double?) throws -> StudyResult.DesignOutcome {
         let curves = fitOnCurves({ try curvePoints(runs) }, holdOut: spec.backtestCount, design: outcome.design,
                                  targetParameters: target.parameters, level: spec.level, targetVariance: targetVariance)
-        reporter.report(.curvesFitted(design: outcome.design, result: curves, used: spec.fitOn == .learningCurves, level: spec.level))
         var result = outcome
         result.use(spec.fitOn, curves: curves)
-        if spec.fitOn == .learningCurves, let p = curves.prediction { try store.savePrediction(study: spec.name, p) }
+        let role: CurveFitRole = result.fitOn != .learningCurves ? .comparison : spec.fitOn == .learningCurves ? .chosen : .fallback
+        reporter.report(.curvesFitted(design: outcome.design, result: curves, role: role, level: spec.level))
+        if role != .comparison, let p = curves.prediction { try store.savePrediction(study: spec.name, p) }
         return result
     }
 
@@ -150,10 +155,24 @@ extension StudyRunner {
     }
 }
 
+/// What the learning-curve fit is to a study's outcome.
+public enum CurveFitRole: String, Codable, Sendable {
+    /// The study's prediction, as `options.fitOn: learningCurves` asks.
+    case chosen
+    /// The study's prediction because the final-loss fit is degenerate.
+    case fallback
+    /// Beside the final-loss fit's prediction, for comparison.
+    case comparison
+}
+
 extension TerminalStudyReporter {
     /// The learning-curve fit's law, backtest and prediction, and whether the study uses it.
-    func curveLines(_ d: String, _ r: FitPrediction, used: Bool, level: Double) -> [String] {
-        let role = used ? "the study's prediction (options.fitOn: learningCurves)" : "for comparison (options.fitOn: finalLoss)"
+    func curveLines(_ d: String, _ r: FitPrediction, role: CurveFitRole, level: Double) -> [String] {
+        let role = switch role {
+        case .chosen: "the study's prediction (options.fitOn: learningCurves)"
+        case .fallback: "the study's prediction, since the final-loss fit is degenerate"
+        case .comparison: "for comparison (options.fitOn: finalLoss)"
+        }
         guard let fit = r.curves, let p = r.prediction, let tokens = r.tokens else {
             return ["   \(d): learning curves, \(role): no fit: \(r.error ?? "unknown")"]
         }

@@ -35,6 +35,9 @@ public enum StudyReport {
             if let bl = p.bootstrapLower, let bu = p.bootstrapUpper { h += "; residual bootstrap [\(f(bl)), \(f(bu))]" }
             else if let note = p.bootstrapNote { h += "; \(e(note))" }
             if let a = p.actual, let r = o.relativeError { h += "; actual \(f(a)), error \(f(100 * r, "%+.2f"))%" }
+            if o.fitOn == .learningCurves && spec.fitOn == .finalLoss, let why = o.alternative?.error {
+                h += "; predicted by the learning curves because the final-loss fit is degenerate: \(e(why))"
+            }
             h += ".<br>"
             for c in o.transferChecks ?? [] where !c.sameAsBase {
                 h += "&nbsp;&nbsp;Transfer check at width \(c.width): the best learning rate there is \(c.best.hyper.learningRate), not the base's "

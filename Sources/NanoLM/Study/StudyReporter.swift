@@ -23,7 +23,7 @@ public enum StudyEvent: Encodable, Sendable {
     case leftOutOfFit(design: String, skipped: [String])
     case noFit(design: String, error: String, points: ProxyPoints)
     case fitted(design: String, fit: DesignFit, prediction: DesignPrediction, caveat: String?, targetWidth: Int, level: Double)
-    case curvesFitted(design: String, result: FitPrediction, used: Bool, level: Double)
+    case curvesFitted(design: String, result: FitPrediction, role: CurveFitRole, level: Double)
     case compared(comparison: Comparison, targetWidth: Int)
     case costed(cost: StudyCost)
     case targetPhase(targetWidth: Int)
@@ -143,7 +143,7 @@ public final class TerminalStudyReporter: StudyReporter {
         case let .leftOutOfFit(design, skipped):
             return ["   \(design): left out of the fit: \(skipped.joined(separator: "; "))"]
         case let .noFit(design, error, points):
-            return ["   \(design): no prediction: \(error)",
+            return ["   \(design): no final-loss fit: \(error)",
                     "   \(design): proxy losses \(zip(points.sizes, points.losses).map { String(format: "%.3g params: %.4f", $0, $1) }.joined(separator: ", "))"]
         case let .fitted(d, f, prediction, caveat, targetWidth, level):
             let fit = f.fit
@@ -167,7 +167,7 @@ public final class TerminalStudyReporter: StudyReporter {
             } else if let note = prediction.bootstrapNote { lines.append("   \(d): \(note)") }
             if let caveat { lines.append("   \(d): warning: \(caveat)") }
             return lines
-        case let .curvesFitted(d, r, used, level): return curveLines(d, r, used: used, level: level)
+        case let .curvesFitted(d, r, role, level): return curveLines(d, r, role: role, level: level)
         case let .compared(c, targetWidth):
             guard c.ranking.count >= 2, let separate = c.intervalsSeparate else {
                 return ["== (6) comparison: \(c.ranking.count) design(s) with a prediction, nothing to compare"]
