@@ -84,6 +84,16 @@ public enum Torch {
     @discardableResult
     public static func retainFreedMemory() -> Bool { ct_retain_freed_memory() == 1 }
 
+    /// Routes libtorch's fp32 GEMMs on the CPU to oneDNN's sgemm instead of OpenBLAS's (`NANOLM_GEMM=onednn`;
+    /// docs/DESIGN.md, "GEMMs through oneDNN"): process-wide, for the rest of the process. The numbers change
+    /// in the last bits (another summation order). False where it is unavailable: another engine, or no
+    /// oneDNN in this libtorch.
+    @discardableResult
+    public static func useOneDNNGEMM(_ on: Bool) -> Bool { ct_use_onednn_gemm(on ? 1 : 0) == 1 }
+
+    /// GEMMs oneDNN has answered in this process (``useOneDNNGEMM(_:)``).
+    public static var oneDNNGEMMCalls: UInt64 { ct_onednn_gemm_calls() }
+
     /// Seeds libtorch's global generator (used by dropout and by ops given no ``Generator``).
     public static func manualSeed(_ seed: UInt64) { _ = ct_manual_seed(seed) }
 
