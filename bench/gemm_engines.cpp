@@ -1,11 +1,14 @@
 // bench/gemm_engines.sh: OpenBLAS sgemm_ against oneDNN's dnnl_sgemm on the study's linear-layer shapes (batch 16 × 128
 // tokens, widths 32/64/128, vocabulary 384: forward, input gradient, weight gradient), one thread; medians of 7.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdint>
 #include <vector>
 #include <random>
 #include <algorithm>
+#include <string>
+#include <utility>
 extern "C" void sgemm_(const char*, const char*, const int*, const int*, const int*, const float*, const float*, const int*,
                        const float*, const int*, const float*, float*, const int*);
 extern "C" int dnnl_sgemm(char, char, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float, float*, int64_t);
@@ -29,19 +32,16 @@ template <class F> double time_it(F f, int reps) {
     std::sort(t.begin(), t.end()); return t[3];
 }
 int main() {
-    struct S { const char* name; bool ta, tb; int M, N, K; };
+    struct S { std::string name; bool ta, tb; int M, N, K; };
     int T = 2048;  // batch 16 × sequence 128
     std::vector<S> shapes;
     for (int w : {32, 64, 128}) {
-        int shapes_w[][3] = {{3 * w, w, 0}, {w, w, 0}, {4 * w, w, 0}, {w, 4 * w, 0}, {384, w, 0}};
-        for (auto& s : shapes_w) {
-            int out = s[0], in = s[1];
-            static char buf[64][64]; static int n = 0;
-            snprintf(buf[n], 64, "w%d %dx%d", w, in, out);
-            shapes.push_back({buf[n], false, true, T, out, in});        // forward y = x·Wᵀ
-            shapes.push_back({buf[n], false, false, T, in, out});       // grad x = g·W
-            shapes.push_back({buf[n], true, false, out, in, T});        // grad W = gᵀ·x
-            n++;
+        // Each linear layer's (out, in): fused qkv, attention output, MLP up and down, the readout (vocabulary 384).
+        for (auto [out, in] : {std::pair{3 * w, w}, {w, w}, {4 * w, w}, {w, 4 * w}, {384, w}}) {
+            std::string name = "w" + std::to_string(w) + " " + std::to_string(in) + "x" + std::to_string(out);
+            shapes.push_back({name, false, true, T, out, in});        // forward y = x·Wᵀ
+            shapes.push_back({name, false, false, T, in, out});       // grad x = g·W
+            shapes.push_back({name, true, false, out, in, T});        // grad W = gᵀ·x
         }
     }
     std::mt19937 g(0); std::normal_distribution<float> d;
@@ -55,7 +55,7 @@ int main() {
         double td = time_it([&] { dnnl(s.ta, s.tb, s.M, s.N, s.K, A.data(), B.data(), C2.data()); }, reps);
         for (size_t i = 0; i < C1.size(); i++) maxrel = std::max(maxrel, std::abs(C1[i] - C2[i]) / (std::abs(C1[i]) + 1e-3f));
         tb_all += tb; td_all += td;
-        printf("%-16s %c%c M%5d N%5d K%5d  openblas %8.1f us  dnnl %8.1f us  ratio %.2f\n", s.name, s.ta ? 'T' : 'N', s.tb ? 'T' : 'N',
+        printf("%-16s %c%c M%5d N%5d K%5d  openblas %8.1f us  dnnl %8.1f us  ratio %.2f\n", s.name.c_str(), s.ta ? 'T' : 'N', s.tb ? 'T' : 'N',
                s.M, s.N, s.K, tb * 1e6, td * 1e6, tb / td);
     }
     printf("sum: openblas %.1f us, dnnl %.1f us, ratio %.2f; max relative difference %.2g\n", tb_all * 1e6, td_all * 1e6, tb_all / td_all, maxrel);

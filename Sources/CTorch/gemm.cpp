@@ -14,12 +14,10 @@
 #include <cstdlib>
 #include <dlfcn.h>
 #include "ctorch.h"
+#include "sgemm.hpp"
 
 namespace {
 
-using Sgemm = void (*)(const char *transa, const char *transb, const int *m, const int *n, const int *k,
-                       const float *alpha, const float *a, const int *lda, const float *b, const int *ldb,
-                       const float *beta, float *c, const int *ldc);
 using DnnlSgemm = int (*)(char transa, char transb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                           int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 
@@ -39,9 +37,8 @@ char transpose(const char *t) { return *t == 'N' || *t == 'n' ? 'N' : 'T'; }
 
 }  // namespace
 
-extern "C" void sgemm_(const char *transa, const char *transb, const int *m, const int *n, const int *k,
-                       const float *alpha, const float *a, const int *lda, const float *b, const int *ldb,
-                       const float *beta, float *c, const int *ldc) {
+void sgemm_(const char *transa, const char *transb, const int *m, const int *n, const int *k, const float *alpha,
+            const float *a, const int *lda, const float *b, const int *ldb, const float *beta, float *c, const int *ldc) {
     if (useOneDNN.load(std::memory_order_relaxed)) {
         // Column-major C = op(A)·op(B) is row-major Cᵀ = op(B)ᵀ·op(A)ᵀ on the same memory: B first. On one
         // thread: oneDNN's OpenMP regions, woken per small GEMM, cost more than a second core gives

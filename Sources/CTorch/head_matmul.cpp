@@ -14,6 +14,7 @@
 // batch dimensions, libtorch's own small-matrix kernel (m·n·k < 400) — runs at::matmul.
 #include "ctorch.h"
 #include "guard.hpp"
+#include "sgemm.hpp"
 
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
@@ -25,15 +26,10 @@
 
 namespace {
 
-using Sgemm = void (*)(const char *transa, const char *transb, const int *m, const int *n, const int *k,
-                       const float *alpha, const float *a, const int *lda, const float *b, const int *ldb,
-                       const float *beta, float *c, const int *ldc);
-
-/// OpenBLAS's Fortran sgemm_, the one libtorch's at::bmm calls; nullptr under any other BLAS.
-Sgemm openblasSgemm() {
-    static const Sgemm sgemm = dlsym(RTLD_DEFAULT, "openblas_set_num_threads")
-        ? reinterpret_cast<Sgemm>(dlsym(RTLD_DEFAULT, "sgemm_")) : nullptr;
-    return sgemm;
+/// Whether the process's BLAS is OpenBLAS, which libtorch's at::bmm calls through sgemm_ (sgemm.hpp).
+bool blasIsOpenBLAS() {
+    static const bool openBLAS = dlsym(RTLD_DEFAULT, "openblas_set_num_threads") != nullptr;
+    return openBLAS;
 }
 
 /// One head's matrix [rows, cols] of a 4-D tensor, as BLAS reads it: row-major with leading dimension `ld`
@@ -51,7 +47,7 @@ bool layout(const at::Tensor &t, Layout &out) {
 }
 
 bool usable(const at::Tensor &x, const at::Tensor &y, Layout &lx, Layout &ly) {
-    if (!openblasSgemm() || x.dim() != 4 || y.dim() != 4) return false;
+    if (!blasIsOpenBLAS() || x.dim() != 4 || y.dim() != 4) return false;
     if (!x.device().is_cpu() || !y.device().is_cpu() || x.scalar_type() != at::kFloat || y.scalar_type() != at::kFloat) return false;
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
     if (at::autocast::is_autocast_enabled(at::kCPU)) return false;
@@ -73,11 +69,10 @@ at::Tensor product(const at::Tensor &x, const at::Tensor &y, const Layout &lx, c
     const float one = 1, zero = 0;
     const float *px = x.data_ptr<float>(), *py = y.data_ptr<float>();
     float *pc = c.data_ptr<float>();
-    const Sgemm sgemm = openblasSgemm();
     for (int64_t b = 0; b < batches; b++) {
         for (int64_t h = 0; h < heads; h++) {
-            sgemm(&ta, &tb, &m, &n, &k, &one, py + b * y.stride(0) + h * y.stride(1), &ly.ld,
-                  px + b * x.stride(0) + h * x.stride(1), &lx.ld, &zero, pc + (b * heads + h) * int64_t(m) * n, &ldc);
+            sgemm_(&ta, &tb, &m, &n, &k, &one, py + b * y.stride(0) + h * y.stride(1), &ly.ld,
+                   px + b * x.stride(0) + h * x.stride(1), &lx.ld, &zero, pc + (b * heads + h) * int64_t(m) * n, &ldc);
         }
     }
     return c;

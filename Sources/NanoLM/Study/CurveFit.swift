@@ -118,6 +118,11 @@ extension StudyResult.DesignOutcome {
         backtest = curves.backtest
         fitError = curves.prediction == nil ? curves.error : nil
     }
+
+    /// What the learning-curve fit is to this outcome of a study whose `options.fitOn` is `asked`.
+    func curveRole(asked: FitSource) -> CurveFitRole {
+        fitOn != .learningCurves ? .comparison : asked == .learningCurves ? .chosen : .fallback
+    }
 }
 
 extension StudyRunner {
@@ -129,7 +134,7 @@ extension StudyRunner {
                                  targetParameters: target.parameters, level: spec.level, targetVariance: targetVariance)
         var result = outcome
         result.use(spec.fitOn, curves: curves)
-        let role: CurveFitRole = result.fitOn != .learningCurves ? .comparison : spec.fitOn == .learningCurves ? .chosen : .fallback
+        let role = result.curveRole(asked: spec.fitOn)
         reporter.report(.curvesFitted(design: outcome.design, result: curves, role: role, level: spec.level))
         if role != .comparison, let p = curves.prediction { try store.savePrediction(study: spec.name, p) }
         return result

@@ -35,7 +35,7 @@ public enum StudyReport {
             if let bl = p.bootstrapLower, let bu = p.bootstrapUpper { h += "; residual bootstrap [\(f(bl)), \(f(bu))]" }
             else if let note = p.bootstrapNote { h += "; \(e(note))" }
             if let a = p.actual, let r = o.relativeError { h += "; actual \(f(a)), error \(f(100 * r, "%+.2f"))%" }
-            if o.fitOn == .learningCurves && spec.fitOn == .finalLoss, let why = o.alternative?.error {
+            if o.curveRole(asked: spec.fitOn) == .fallback, let why = o.alternative?.error {
                 h += "; predicted by the learning curves because the final-loss fit is degenerate: \(e(why))"
             }
             h += ".<br>"
