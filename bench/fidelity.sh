@@ -24,7 +24,6 @@ if [ -z "${NANOLM:-}" ]; then
     NANOLM="$(swift build -c release --show-bin-path)/nanolm"
 fi
 [ -x "$NANOLM" ] || { echo "error: no nanolm at $NANOLM: run 'swift build -c release' or set NANOLM" >&2; exit 1; }
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 out=${FIDELITY_DIR:-studies/fidelity}
 mkdir -p "$out"
 

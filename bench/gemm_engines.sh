@@ -2,8 +2,8 @@
 # Issue 19: which GEMM a small study step could use. (1) OpenBLAS's sgemm_ (what libtorch 1.13 calls, under
 # OPENBLAS_CORETYPE=Haswell) against oneDNN's dnnl_sgemm (shipped with, and loaded by, the same libtorch) on
 # the study's linear-layer shapes, one thread. (2) The whole training step with every libtorch GEMM answered
-# by oneDNN (NANOLM_GEMM=onednn, Sources/CTorch/gemm.cpp) against the default (OpenBLAS) and PyTorch 1.13 from
-# Python, by bench/train_speed.sh (NANOLM_BEFORE = nanolm by default).
+# by oneDNN (NANOLM_GEMM=onednn, Sources/CTorch/gemm.cpp; the default since 2026-12-03) against OpenBLAS
+# (NANOLM_GEMM=openblas, the column "before") and PyTorch 1.13 from Python, by bench/train_speed.sh.
 #   bench/gemm_engines.sh [repeats]     (default 5; ONLY as in bench/train_speed.sh, default the V384 one-thread rows)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,12 +19,11 @@ if [ -z "${NANOLM:-}" ]; then
   NANOLM="$(swift build -c release --show-bin-path)/nanolm"
 fi
 plain=$(realpath "$NANOLM")
-# nanolm with oneDNN's GEMMs: NANOLM_GEMM set for nanolm (and the nanolm-torch it runs), not for the peer.
-cat > "$out/nanolm-onednn" <<SH
-#!/usr/bin/env bash
-NANOLM_GEMM=onednn exec "$plain" "\$@"
-SH
-chmod +x "$out/nanolm-onednn"
+# nanolm with each GEMM: NANOLM_GEMM set for nanolm (and the nanolm-torch it runs), not for the peer.
+for gemm in onednn openblas; do
+  printf '#!/usr/bin/env bash\nNANOLM_GEMM=%s exec "%s" "$@"\n' "$gemm" "$plain" > "$out/nanolm-$gemm"
+  chmod +x "$out/nanolm-$gemm"
+done
 unset OMP_NUM_THREADS OPENBLAS_NUM_THREADS
-NANOLM="$out/nanolm-onednn" NANOLM_BEFORE="$plain" ONLY="${ONLY:-V384 T128 fp32 t1}" STEPS_SMALL=${STEPS_SMALL:-40} \
+NANOLM="$out/nanolm-onednn" NANOLM_BEFORE="$out/nanolm-openblas" ONLY="${ONLY:-V384 T128 fp32 t1}" STEPS_SMALL=${STEPS_SMALL:-40} \
   bash bench/train_speed.sh "${1:-5}" small

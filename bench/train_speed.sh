@@ -6,8 +6,10 @@
 #        vocabulary 384 (the byte tokenizer's) and 8192; STEPS_SMALL steps (default 20).
 # large: GPT, 4 layers, head size 64, sequence 256, batch 16, vocabulary 8192, widths 128/256/512 fp32 and
 #        256 under bf16 autocast; STEPS steps (default 6).
-# Each at THREADS (default "1 2") libtorch threads, OMP_WAIT_POLICY=PASSIVE for both engines (as
-# scripts/main.sh runs). tokens/s over steps 3…N: both skip two warm-up steps.
+# Each at THREADS (default "1 2") libtorch threads; each engine's idle OpenMP threads wait as is fastest for
+# it: asleep for PyTorch (OMP_WAIT_POLICY=PASSIVE: its OpenBLAS threads need the cores), nanolm's own choice
+# (libgomp's short spin under its oneDNN GEMMs; docs/BENCHMARKS.md, "How idle threads wait"). An
+# OMP_WAIT_POLICY set by the caller applies to both. tokens/s over steps 3…N: both skip two warm-up steps.
 # ONLY=regex runs the models whose label and thread count ("L2 w64 V384 T128 fp32 t1") match it.
 # NANOLM=path runs that binary instead of building; NANOLM_BEFORE=path adds a column for a second binary
 # (an earlier build), interleaved with the others, and its ratio to the first.
@@ -21,7 +23,7 @@ if [ -z "${NANOLM:-}" ]; then
 fi
 BEFORE=${NANOLM_BEFORE:-}
 repeats=${1:-3}; sets=${2:-all}
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+peer_wait=${OMP_WAIT_POLICY:-PASSIVE}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); libtorch $("$NANOLM" demo --steps 0 --json | "$NANOLM_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["libtorch"])')"
@@ -60,7 +62,7 @@ bench() {
   for _ in $(seq "$repeats"); do
     [ -n "$BEFORE" ] && nb+=("$(nanolm_speed "$BEFORE" "${args[@]}")")
     nl+=("$(nanolm_speed "$NANOLM" "${args[@]}")")
-    pt+=("$("$NANOLM_PYTHON" bench/train_reference.py --layers "$layers" --width "$width" --vocab "$vocab" --seq "$seq" \
+    pt+=("$(OMP_WAIT_POLICY=$peer_wait "$NANOLM_PYTHON" bench/train_reference.py --layers "$layers" --width "$width" --vocab "$vocab" --seq "$seq" \
       --head-dim "$head" --steps "$((steps - 2))" --warmup 2 --threads "$threads" --no-peak $pyflag \
       | "$NANOLM_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["tokens_per_s"])')")
   done

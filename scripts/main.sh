@@ -12,8 +12,7 @@ echo "==> swift build -c release"
 swift build -c release 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]" || true
 NANOLM="$(swift build -c release --show-bin-path)/nanolm"
 [ -x "$NANOLM" ] || { echo "error: build failed; run 'swift build -c release' to see why" >&2; exit 1; }
-# libgomp's threads sleep instead of spinning between kernels: up to 1.6x faster here (docs/BENCHMARKS.md).
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+# How libgomp's idle threads wait (OMP_WAIT_POLICY) is nanolm's choice unless set here (docs/BENCHMARKS.md).
 # The data the study reads: the default study's 512-id BPE (its losses resolve width at this budget:
 # docs/RESULTS.md), or the byte-level track the other examples read.
 if grep -q "data/nano-bpe512" "$study" && [ ! -f data/nano-bpe512/index.json ]; then

@@ -1,13 +1,14 @@
-// fp32 GEMMs through oneDNN, on request (issue 19; docs/DESIGN.md, "GEMMs through oneDNN").
+// fp32 GEMMs through oneDNN, the default (issue 19; docs/DESIGN.md, "GEMMs through oneDNN").
 //
 // Debian's libtorch 1.13 multiplies fp32 matrices on the CPU by calling BLAS's Fortran sgemm_ (OpenBLAS).
 // On this project's machine OpenBLAS must run its Haswell (AVX2) kernels (OPENBLAS_CORETYPE=Haswell: older
 // builds misbehave on the processor), while oneDNN — shipped with, and loaded by, the same libtorch — JITs
 // AVX-512 code: on the study's linear-layer shapes its dnnl_sgemm takes half the time
 // (bench/gemm_engines.sh). This file defines sgemm_ in nanolm's own binary; the dynamic linker binds
-// libtorch's calls (and head_matmul.cpp's) to it ahead of libblas's. It forwards every call to the next
-// sgemm_ (OpenBLAS) unless ct_use_onednn_gemm(1) chose oneDNN; a call oneDNN refuses goes to OpenBLAS.
-// Other engines (PyPI's torch links MKL inside itself) never call it.
+// libtorch's calls (and head_matmul.cpp's) to it ahead of libblas's. It answers every call with oneDNN — on
+// from the start wherever it can work, the default — unless ct_use_onednn_gemm(0) chose OpenBLAS
+// (NANOLM_GEMM=openblas); a call oneDNN refuses goes to the next sgemm_ (OpenBLAS). Other engines (PyPI's
+// torch links MKL inside itself) never call it, and oneDNN stays off there.
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -21,7 +22,6 @@ namespace {
 using DnnlSgemm = int (*)(char transa, char transb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                           int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 
-std::atomic<bool> useOneDNN{false};
 std::atomic<uint64_t> oneDNNCalls{0};
 
 // Resolved once, when the binary starts (libtorch and the libraries it needs are loaded by then).
@@ -32,6 +32,15 @@ const DnnlSgemm dnnlSgemm = reinterpret_cast<DnnlSgemm>(dlsym(RTLD_DEFAULT, "dnn
 /// OpenMP's per-thread count of threads a parallel region gets (libgomp, loaded by libtorch).
 const auto ompGetMaxThreads = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
 const auto ompSetNumThreads = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+
+/// Whether this process's sgemm_ is the one libtorch's GEMMs reach, with OpenBLAS behind it and oneDNN loaded.
+bool oneDNNAvailable() {
+    return dnnlSgemm && nextSgemm && dlsym(RTLD_DEFAULT, "openblas_get_num_threads")
+        && dlsym(RTLD_DEFAULT, "sgemm_") == reinterpret_cast<void *>(&sgemm_);
+}
+
+/// On wherever it can work, from the start: the default GEMM (docs/DESIGN.md, "GEMMs through oneDNN").
+std::atomic<bool> useOneDNN{oneDNNAvailable()};
 
 char transpose(const char *t) { return *t == 'N' || *t == 'n' ? 'N' : 'T'; }
 
@@ -63,9 +72,11 @@ int ct_use_onednn_gemm(int on) {
     if (!on) { useOneDNN = false; return 1; }
     // Only where libtorch's GEMMs come here (this sgemm_ is the one the process resolves, OpenBLAS behind
     // it) and oneDNN's sgemm is loaded.
-    if (!dnnlSgemm || !nextSgemm || dlsym(RTLD_DEFAULT, "sgemm_") != reinterpret_cast<void *>(&sgemm_)) return 0;
+    if (!oneDNNAvailable()) return 0;
     useOneDNN = true;
     return 1;
 }
+
+int ct_onednn_gemm_on(void) { return useOneDNN.load() ? 1 : 0; }
 
 uint64_t ct_onednn_gemm_calls(void) { return oneDNNCalls.load(); }

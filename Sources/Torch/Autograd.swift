@@ -84,12 +84,15 @@ public enum Torch {
     @discardableResult
     public static func retainFreedMemory() -> Bool { ct_retain_freed_memory() == 1 }
 
-    /// Routes libtorch's fp32 GEMMs on the CPU to oneDNN's sgemm instead of OpenBLAS's (`NANOLM_GEMM=onednn`;
-    /// docs/DESIGN.md, "GEMMs through oneDNN"): process-wide, for the rest of the process. The numbers change
-    /// in the last bits (another summation order). False where it is unavailable: another engine, or no
-    /// oneDNN in this libtorch.
+    /// Routes libtorch's fp32 GEMMs on the CPU to oneDNN's sgemm (on) or OpenBLAS's (off): process-wide, for
+    /// the rest of the process (`NANOLM_GEMM`; docs/DESIGN.md, "GEMMs through oneDNN"). oneDNN is on from the
+    /// start wherever it can work; the two differ in the last bits (another summation order). False where
+    /// oneDNN is unavailable: another engine, or no oneDNN in this libtorch.
     @discardableResult
     public static func useOneDNNGEMM(_ on: Bool) -> Bool { ct_use_onednn_gemm(on ? 1 : 0) == 1 }
+
+    /// Whether oneDNN answers libtorch's fp32 GEMMs now (``useOneDNNGEMM(_:)``).
+    public static var usesOneDNNGEMM: Bool { ct_onednn_gemm_on() == 1 }
 
     /// GEMMs oneDNN has answered in this process (``useOneDNNGEMM(_:)``).
     public static var oneDNNGEMMCalls: UInt64 { ct_onednn_gemm_calls() }

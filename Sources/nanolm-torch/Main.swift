@@ -19,11 +19,12 @@ struct Main: ParsableCommand {
 }
 
 /// Which library answers libtorch's fp32 GEMMs on the CPU: `NANOLM_GEMM` in the environment, so that a
-/// study's `nanolm train` processes inherit it (docs/DESIGN.md, "GEMMs through oneDNN").
+/// study's `nanolm train` processes inherit it (docs/DESIGN.md, "GEMMs through oneDNN"). Unset, oneDNN
+/// wherever it can work (the shim turns it on when it loads), OpenBLAS elsewhere.
 enum GEMMLibrary: String {
-    /// OpenBLAS, as libtorch calls it (the default).
+    /// OpenBLAS, as libtorch calls it.
     case openblas
-    /// oneDNN's sgemm: half the time on the study's shapes here; other last bits.
+    /// oneDNN's sgemm: half OpenBLAS's time on the study's shapes here (the default under Debian's libtorch).
     case onednn
 }
 
@@ -33,6 +34,7 @@ func chooseGEMM() {
         FileHandle.standardError.write(Data("error: NANOLM_GEMM=\(value): expected onednn or openblas (or unset it)\n".utf8))
         exit(2)
     }
+    if library == .openblas { _ = Torch.useOneDNNGEMM(false) }
     if library == .onednn && !Torch.useOneDNNGEMM(true) {
         FileHandle.standardError.write(Data(("error: NANOLM_GEMM=onednn: oneDNN's sgemm is not available with libtorch \(Torch.version) "
             + "(it needs Debian's libtorch, whose GEMMs go through OpenBLAS's sgemm_): unset NANOLM_GEMM\n").utf8))

@@ -70,10 +70,19 @@ func wrapped(_ text: String, width: Int) -> [String] {
 /// Replaces this process with `nanolm-torch` beside it, given the same arguments; returns only on failure.
 func runTorchBinary(_ arguments: [String]) -> Never {
     let torch = URL(fileURLWithPath: selfExecutable()).deletingLastPathComponent().appendingPathComponent("nanolm-torch").path
+    setThreadWaitPolicy()
     var argv = ([torch] + arguments).map { strdup($0) } + [nil]
     execv(torch, &argv)
     let reason = String(cString: strerror(errno))
     log("Error: cannot run \(torch) (\(reason)). The commands that train or read tensors are in nanolm-torch, which "
         + "`swift build` builds beside nanolm (scripts/main.sh does): build it, or run it directly.")
     exit(1)
+}
+
+/// How libtorch's idle OpenMP threads wait, where the user has not said (`OMP_WAIT_POLICY`, read once when
+/// nanolm-torch loads libgomp): asleep under `NANOLM_GEMM=openblas`, whose own threads need the cores the
+/// spinning ones would hold; libgomp's default (a short spin) under oneDNN's GEMMs, where nothing else
+/// competes — measured in docs/BENCHMARKS.md ("How idle threads wait").
+func setThreadWaitPolicy() {
+    if ProcessInfo.processInfo.environment["NANOLM_GEMM"] == "openblas" { setenv("OMP_WAIT_POLICY", "PASSIVE", 0) }
 }

@@ -40,6 +40,25 @@ final class LauncherTests: ScratchDirectoryTestCase {
         XCTAssertTrue(demo.out.contains("\"libtorch\""), demo.out)
     }
 
+    /// How libgomp's idle threads wait in nanolm-torch (`OMP_WAIT_POLICY`, which the launcher sets before it runs
+    /// it): asleep under `NANOLM_GEMM=openblas`, libgomp's own default under oneDNN's GEMMs (unset), and
+    /// always what the user set. A stand-in nanolm-torch prints what it was given.
+    func testWaitPolicyFollowsTheGEMM() throws {
+        let launcher = root.appendingPathComponent("nanolm"), torch = root.appendingPathComponent("nanolm-torch")
+        try FileManager.default.copyItem(at: try builtNanolm(), to: launcher)
+        try "#!/bin/sh\necho \"${OMP_WAIT_POLICY:-unset}\"\n".write(to: torch, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: torch.path)
+        func policy(_ environment: [String: String?]) throws -> String {
+            let run = try runProcess(launcher, ["demo"], environment: environment)
+            XCTAssertEqual(run.status, 0, run.err)
+            return run.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        XCTAssertEqual(try policy(["NANOLM_GEMM": "openblas", "OMP_WAIT_POLICY": nil]), "PASSIVE")
+        XCTAssertEqual(try policy(["NANOLM_GEMM": nil, "OMP_WAIT_POLICY": nil]), "unset")
+        XCTAssertEqual(try policy(["NANOLM_GEMM": "onednn", "OMP_WAIT_POLICY": nil]), "unset")
+        XCTAssertEqual(try policy(["NANOLM_GEMM": "openblas", "OMP_WAIT_POLICY": "ACTIVE"]), "ACTIVE")
+    }
+
     /// Without nanolm-torch beside it, a tensor command is an error that says what to build; fit still works.
     func testMissingTorchBinaryIsAnError() throws {
         let alone = root.appendingPathComponent("nanolm")

@@ -14,11 +14,17 @@ func builtNanolm() throws -> URL {
     return nanolm
 }
 
-/// Runs `binary` with `arguments` to its end; (exit status, stdout, stderr).
-func runProcess(_ binary: URL, _ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+/// Runs `binary` with `arguments` to its end, in this process's environment with `environment`'s variables
+/// set (or, where nil, removed); (exit status, stdout, stderr).
+func runProcess(_ binary: URL, _ arguments: [String], environment: [String: String?] = [:]) throws -> (status: Int32, out: String, err: String) {
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
+    if !environment.isEmpty {
+        var merged = ProcessInfo.processInfo.environment
+        for (name, value) in environment { merged[name] = value }
+        process.environment = merged
+    }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err

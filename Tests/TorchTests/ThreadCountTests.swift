@@ -21,35 +21,39 @@ final class ThreadCountTests: XCTestCase {
     }
 }
 
-/// `NANOLM_GEMM=onednn` (``Torch/useOneDNNGEMM(_:)``): libtorch's fp32 GEMMs reach nanolm's sgemm_ and are
-/// answered by oneDNN — a linear layer's three products (forward, input and weight gradient, each layout
-/// BLAS is asked for) counted, and each equal to OpenBLAS's within fp32 rounding (relative 1e-5 of the
-/// products' scale). Turned off, OpenBLAS answers again, bit for bit as before. An engine without OpenBLAS
-/// (torch 2.x from PyPI: MKL inside libtorch) skips the test.
+/// oneDNN's GEMMs (``Torch/useOneDNNGEMM(_:)``, the default under Debian's libtorch; `NANOLM_GEMM=openblas`
+/// turns them off): on from the start, libtorch's fp32 GEMMs reach nanolm's sgemm_ and are answered by oneDNN —
+/// a linear layer's three products (forward, input and weight gradient, each layout BLAS is asked for)
+/// counted, and each equal to OpenBLAS's within fp32 rounding (relative 1e-5 of the products' scale). Turned
+/// off, OpenBLAS answers, and counts nothing. An engine without OpenBLAS (torch 2.x from PyPI: MKL inside
+/// libtorch) skips the test.
 final class OneDNNGEMMTests: XCTestCase {
     func testOneDNNAnswersLibtorchsGEMMsWithinRounding() throws {
         guard dlsym(UnsafeMutableRawPointer(bitPattern: 0), "openblas_get_num_threads") != nil else {
+            XCTAssertFalse(Torch.usesOneDNNGEMM, "no OpenBLAS to stand in front of: oneDNN stays off")
             throw XCTSkip("this libtorch does not use OpenBLAS")
         }
+        XCTAssertTrue(Torch.usesOneDNNGEMM, "oneDNN answers from the start")
         let x = try Tensor.randn([2048, 64], generator: Generator(seed: 1))     // [T, in]
         let w = try Tensor.randn([192, 64], generator: Generator(seed: 2))      // [out, in]
         let g = try Tensor.randn([2048, 192], generator: Generator(seed: 3))    // [T, out]
         func products() throws -> [[Float]] {
             try [x.matmul(w.transpose(0, 1)), g.matmul(w), g.transpose(0, 1).matmul(x)].map { try $0.toArray(Float.self) }
         }
-        let openBLAS = try products()
-        XCTAssertTrue(Torch.useOneDNNGEMM(true))
-        defer { Torch.useOneDNNGEMM(false) }
         let before = Torch.oneDNNGEMMCalls
         let oneDNN = try products()
         XCTAssertEqual(Torch.oneDNNGEMMCalls - before, 3, "each product one oneDNN sgemm")
+        Torch.useOneDNNGEMM(false)
+        defer { Torch.useOneDNNGEMM(true) }
+        XCTAssertFalse(Torch.usesOneDNNGEMM)
+        let openBLAS = try products()
+        XCTAssertEqual(Torch.oneDNNGEMMCalls - before, 3, "OpenBLAS answered")
         for (a, b) in zip(oneDNN, openBLAS) {
             let scale = b.map(abs).max() ?? 1
             let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
             XCTAssertLessThan(worst, 1e-5 * scale, "oneDNN against OpenBLAS")
         }
-        Torch.useOneDNNGEMM(false)
-        XCTAssertEqual(try products(), openBLAS)
-        XCTAssertEqual(Torch.oneDNNGEMMCalls - before, 3)
+        XCTAssertTrue(Torch.useOneDNNGEMM(true))
+        XCTAssertEqual(try products(), oneDNN, "bit for bit again")
     }
 }

@@ -50,8 +50,11 @@ const char *ct_version(void);
  * come back zero-filled through page faults. Returns 1 where applied, 0 where the C library has no such
  * setting (a no-op). Process-wide; results are unchanged (only where memory comes from). */
 int ct_retain_freed_memory(void);
-/* fp32 GEMMs through oneDNN's sgemm instead of OpenBLAS's (gemm.cpp): 1 if in effect (or turned off), 0 where unavailable */
+/* fp32 GEMMs through oneDNN's sgemm instead of OpenBLAS's (gemm.cpp; on from the start wherever it can work):
+ * 1 if in effect (or turned off), 0 where unavailable */
 int ct_use_onednn_gemm(int on);
+/* 1 while oneDNN answers the fp32 GEMMs, else 0 */
+int ct_onednn_gemm_on(void);
 /* GEMMs oneDNN has answered in this process */
 uint64_t ct_onednn_gemm_calls(void);
 
