@@ -42,6 +42,9 @@ bool oneDNNAvailable() {
 /// On wherever it can work, from the start: the default GEMM (docs/DESIGN.md, "GEMMs through oneDNN").
 std::atomic<bool> useOneDNN{oneDNNAvailable()};
 
+/// Multiply-adds (m·n·k) from which a GEMM runs on every libtorch thread rather than the calling one alone.
+constexpr double threadedGEMMFrom = 1e8;
+
 char transpose(const char *t) { return *t == 'N' || *t == 'n' ? 'N' : 'T'; }
 
 }  // namespace
@@ -49,13 +52,15 @@ char transpose(const char *t) { return *t == 'N' || *t == 'n' ? 'N' : 'T'; }
 void sgemm_(const char *transa, const char *transb, const int *m, const int *n, const int *k, const float *alpha,
             const float *a, const int *lda, const float *b, const int *ldb, const float *beta, float *c, const int *ldc) {
     if (useOneDNN.load(std::memory_order_relaxed)) {
-        // Column-major C = op(A)·op(B) is row-major Cᵀ = op(B)ᵀ·op(A)ᵀ on the same memory: B first. On one
-        // thread: oneDNN's OpenMP regions, woken per small GEMM, cost more than a second core gives
-        // (docs/BENCHMARKS.md, "GEMMs through oneDNN").
+        // Column-major C = op(A)·op(B) is row-major Cᵀ = op(B)ᵀ·op(A)ᵀ on the same memory: B first. A small
+        // GEMM on the calling thread alone: below 10^8 multiply-adds, waking oneDNN's OpenMP threads costs
+        // what a second core gives; above, a two-thread step trains 1.4–1.7× faster (docs/BENCHMARKS.md,
+        // "Large GEMMs on every thread").
         const int threads = ompGetMaxThreads && ompSetNumThreads ? ompGetMaxThreads() : 1;
-        if (threads > 1) ompSetNumThreads(1);
+        const bool alone = threads > 1 && double(*m) * double(*n) * double(*k) < threadedGEMMFrom;
+        if (alone) ompSetNumThreads(1);
         const int status = dnnlSgemm(transpose(transb), transpose(transa), *n, *m, *k, *alpha, b, *ldb, a, *lda, *beta, c, *ldc);
-        if (threads > 1) ompSetNumThreads(threads);
+        if (alone) ompSetNumThreads(threads);
         if (status == 0) {
             oneDNNCalls.fetch_add(1, std::memory_order_relaxed);
             return;

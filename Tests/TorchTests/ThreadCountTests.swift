@@ -23,9 +23,9 @@ final class ThreadCountTests: XCTestCase {
 
 /// oneDNN's GEMMs (``Torch/useOneDNNGEMM(_:)``, the default under Debian's libtorch; `NANOLM_GEMM=openblas`
 /// turns them off): on from the start, libtorch's fp32 GEMMs reach nanolm's sgemm_ and are answered by oneDNN —
-/// a linear layer's three products (forward, input and weight gradient, each layout BLAS is asked for)
-/// counted, and each equal to OpenBLAS's within fp32 rounding (relative 1e-5 of the products' scale). Turned
-/// off, OpenBLAS answers, and counts nothing. An engine without OpenBLAS (torch 2.x from PyPI: MKL inside
+/// a linear layer's three products (forward, input and weight gradient, each layout BLAS is asked for), and
+/// one above 10^8 multiply-adds that runs on two threads, counted, and each equal to OpenBLAS's within fp32
+/// rounding (relative 1e-5 of the products' scale). Turned off, OpenBLAS answers, and counts nothing. An engine without OpenBLAS (torch 2.x from PyPI: MKL inside
 /// libtorch) skips the test.
 final class OneDNNGEMMTests: XCTestCase {
     func testOneDNNAnswersLibtorchsGEMMsWithinRounding() throws {
@@ -37,17 +37,23 @@ final class OneDNNGEMMTests: XCTestCase {
         let x = try Tensor.randn([2048, 64], generator: Generator(seed: 1))     // [T, in]
         let w = try Tensor.randn([192, 64], generator: Generator(seed: 2))      // [out, in]
         let g = try Tensor.randn([2048, 192], generator: Generator(seed: 3))    // [T, out]
+        let big = try Tensor.randn([2048, 256], generator: Generator(seed: 4))  // [T, 256]: 2048·512·256 ≈ 2.7e8 below
+        let bigW = try Tensor.randn([512, 256], generator: Generator(seed: 5))   // [512, 256]
+        let threads = Torch.threadCount
+        Torch.threadCount = 2
+        defer { Torch.threadCount = threads }
         func products() throws -> [[Float]] {
-            try [x.matmul(w.transpose(0, 1)), g.matmul(w), g.transpose(0, 1).matmul(x)].map { try $0.toArray(Float.self) }
+            try [x.matmul(w.transpose(0, 1)), g.matmul(w), g.transpose(0, 1).matmul(x), big.matmul(bigW.transpose(0, 1))]
+                .map { try $0.toArray(Float.self) }
         }
         let before = Torch.oneDNNGEMMCalls
         let oneDNN = try products()
-        XCTAssertEqual(Torch.oneDNNGEMMCalls - before, 3, "each product one oneDNN sgemm")
+        XCTAssertEqual(Torch.oneDNNGEMMCalls - before, 4, "each product one oneDNN sgemm")
         Torch.useOneDNNGEMM(false)
         defer { Torch.useOneDNNGEMM(true) }
         XCTAssertFalse(Torch.usesOneDNNGEMM)
         let openBLAS = try products()
-        XCTAssertEqual(Torch.oneDNNGEMMCalls - before, 3, "OpenBLAS answered")
+        XCTAssertEqual(Torch.oneDNNGEMMCalls - before, 4, "OpenBLAS answered")
         for (a, b) in zip(oneDNN, openBLAS) {
             let scale = b.map(abs).max() ?? 1
             let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
