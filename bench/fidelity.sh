@@ -5,7 +5,7 @@
 # per study: predicted, 95% interval, actual, error, covered; overall: median |error|, coverage of the
 # intervals, median interval half-width (a fraction of the predicted loss). Writes the same as JSON and
 # markdown (bench/fidelity_summary.py). A causal study takes 2–4 minutes on 2 cores, a BERT one (4× the
-# steps) 8–14; all ten 40–45 (measured 2026-12-03).
+# steps) 8–14; all ten 40–45 with OpenBLAS's GEMMs, 39 with oneDNN's on a shared machine (2026-12-03).
 #   bench/fidelity.sh [STUDY.yaml ...]        (default: bench/fidelity/*.yaml)
 # Environment:
 #   NANOLM=path        a built nanolm (default: `swift build -c release`, as scripts/main.sh)
