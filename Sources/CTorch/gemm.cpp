@@ -35,8 +35,7 @@ const auto ompSetNumThreads = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT
 
 /// Whether this process's sgemm_ is the one libtorch's GEMMs reach, with OpenBLAS behind it and oneDNN loaded.
 bool oneDNNAvailable() {
-    return dnnlSgemm && nextSgemm && dlsym(RTLD_DEFAULT, "openblas_get_num_threads")
-        && dlsym(RTLD_DEFAULT, "sgemm_") == reinterpret_cast<void *>(&sgemm_);
+    return dnnlSgemm && nextSgemm && blasIsOpenBLAS() && dlsym(RTLD_DEFAULT, "sgemm_") == reinterpret_cast<void *>(&sgemm_);
 }
 
 /// On wherever it can work, from the start: the default GEMM (docs/DESIGN.md, "GEMMs through oneDNN").
@@ -74,11 +73,8 @@ void sgemm_(const char *transa, const char *transb, const int *m, const int *n, 
 }
 
 int ct_use_onednn_gemm(int on) {
-    if (!on) { useOneDNN = false; return 1; }
-    // Only where libtorch's GEMMs come here (this sgemm_ is the one the process resolves, OpenBLAS behind
-    // it) and oneDNN's sgemm is loaded.
-    if (!oneDNNAvailable()) return 0;
-    useOneDNN = true;
+    if (on && !oneDNNAvailable()) return 0;
+    useOneDNN = on != 0;
     return 1;
 }
 

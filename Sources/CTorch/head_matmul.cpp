@@ -22,15 +22,8 @@
 
 #include <algorithm>
 #include <climits>
-#include <dlfcn.h>
 
 namespace {
-
-/// Whether the process's BLAS is OpenBLAS, which libtorch's at::bmm calls through sgemm_ (sgemm.hpp).
-bool blasIsOpenBLAS() {
-    static const bool openBLAS = dlsym(RTLD_DEFAULT, "openblas_set_num_threads") != nullptr;
-    return openBLAS;
-}
 
 /// One head's matrix [rows, cols] of a 4-D tensor, as BLAS reads it: row-major with leading dimension `ld`
 /// (unit stride along cols), or column-major (unit stride along rows).

@@ -34,8 +34,7 @@ func chooseGEMM() {
         FileHandle.standardError.write(Data("error: NANOLM_GEMM=\(value): expected onednn or openblas (or unset it)\n".utf8))
         exit(2)
     }
-    if library == .openblas { _ = Torch.useOneDNNGEMM(false) }
-    if library == .onednn && !Torch.useOneDNNGEMM(true) {
+    guard Torch.useOneDNNGEMM(library == .onednn) else {
         FileHandle.standardError.write(Data(("error: NANOLM_GEMM=onednn: oneDNN's sgemm is not available with libtorch \(Torch.version) "
             + "(it needs Debian's libtorch, whose GEMMs go through OpenBLAS's sgemm_): unset NANOLM_GEMM\n").utf8))
         exit(2)

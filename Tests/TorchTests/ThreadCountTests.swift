@@ -25,8 +25,8 @@ final class ThreadCountTests: XCTestCase {
 /// turns them off): on from the start, libtorch's fp32 GEMMs reach nanolm's sgemm_ and are answered by oneDNN —
 /// a linear layer's three products (forward, input and weight gradient, each layout BLAS is asked for), and
 /// one above 10^8 multiply-adds that runs on two threads, counted, and each equal to OpenBLAS's within fp32
-/// rounding (relative 1e-5 of the products' scale). Turned off, OpenBLAS answers, and counts nothing. An engine without OpenBLAS (torch 2.x from PyPI: MKL inside
-/// libtorch) skips the test.
+/// rounding (relative 1e-5 of the products' scale). Turned off, OpenBLAS answers, and counts nothing. An
+/// engine without OpenBLAS (torch 2.x from PyPI: MKL inside libtorch) skips the test.
 final class OneDNNGEMMTests: XCTestCase {
     func testOneDNNAnswersLibtorchsGEMMsWithinRounding() throws {
         guard dlsym(UnsafeMutableRawPointer(bitPattern: 0), "openblas_get_num_threads") != nil else {
@@ -37,8 +37,8 @@ final class OneDNNGEMMTests: XCTestCase {
         let x = try Tensor.randn([2048, 64], generator: Generator(seed: 1))     // [T, in]
         let w = try Tensor.randn([192, 64], generator: Generator(seed: 2))      // [out, in]
         let g = try Tensor.randn([2048, 192], generator: Generator(seed: 3))    // [T, out]
-        let big = try Tensor.randn([2048, 256], generator: Generator(seed: 4))  // [T, 256]: 2048·512·256 ≈ 2.7e8 below
-        let bigW = try Tensor.randn([512, 256], generator: Generator(seed: 5))   // [512, 256]
+        let big = try Tensor.randn([2048, 256], generator: Generator(seed: 4))   // [T, in]
+        let bigW = try Tensor.randn([512, 256], generator: Generator(seed: 5))   // [out, in]: 2048·512·256 ≈ 2.7e8 multiply-adds
         let threads = Torch.threadCount
         Torch.threadCount = 2
         defer { Torch.threadCount = threads }
