@@ -23,10 +23,12 @@ struct DataCommand: ParsableCommand {
             abstract: "Tokenize a track and write train/validation shards with an index.json.",
             discussion: """
                 Trains a byte-level BPE tokenizer on a sample of the track (or uses --tokenizer), encodes \
-                every domain, holds out whole documents for validation (or a window of each, with \
-                --validation-document-tokens), samples each domain to its share \
+                every domain, holds out whole documents from training, samples each domain to its share \
                 of --tokens (repeating a domain that is too small, and saying so), and writes uint16 \
-                (uint32 above 65536 ids) shards with EOS after every document.
+                (uint32 above 65536 ids) shards with EOS after every document. The validation split is \
+                the held-out documents, or with --validation-document-tokens a window of each of many \
+                documents training never reads (the nano track's default: 256 tokens from each, 2% of \
+                --tokens in all).
                 """)
 
         @Option(help: "A built-in track (\(BuiltinTracks.names.joined(separator: ", "))) or a track JSON file.")
@@ -37,9 +39,11 @@ struct DataCommand: ParsableCommand {
         var tokenizer: String?
         @Option(help: "Training tokens to sample (overrides the track's budget).") var tokens: Int?
         @Option(help: "Sampling seed (overrides the track's).") var seed: UInt64?
-        @Option(help: "Tokens to hold out for validation (overrides the track's).") var validationTokens: Int?
-        @Option(help: "At most this many tokens from each held-out document, a seeded window of it: more documents of fewer tokens, a validation loss that depends less on which documents were drawn (overrides the track's; docs/DESIGN.md, \"The validation set\").")
+        @Option(help: "Tokens to hold out from training, in whole documents (overrides the track's).") var validationTokens: Int?
+        @Option(help: "Validate on windows of at most this many tokens, one from each of many documents training never reads (held out, or left unread by the sampling): more documents of fewer tokens, a validation loss that depends less on which documents were drawn; training is the same (overrides the track's; docs/DESIGN.md, \"The validation set\").")
         var validationDocumentTokens: Int?
+        @Option(help: "The size of that split of windows (overrides the track's; default: the held-out tokens).")
+        var validationSplitTokens: Int?
         @Option(parsing: .singleValue, help: "DOMAIN=PATH: read DOMAIN from PATH (file, directory or glob; repeatable).")
         var source: [String] = []
         @Option(help: "Bytes of text to train the tokenizer on.") var sampleBytes = 8_000_000
@@ -51,15 +55,17 @@ struct DataCommand: ParsableCommand {
             if let n = validationDocumentTokens, n < 1 {
                 throw ValidationError("--validation-document-tokens must be positive, got \(n); leave it out to hold out whole documents")
             }
+            if let n = validationSplitTokens, n < 1 { throw ValidationError("--validation-split-tokens must be positive, got \(n)") }
         }
 
         func run() throws {
             let started = Date()
             var track = try loadTrack(self.track)
-            if let tokens { track.tokens = tokens; track.validationTokens = nil }
+            if let tokens { track.tokens = tokens; track.validationTokens = nil; track.validationSplitTokens = nil }
             if let seed { track.seed = seed }
             if let validationTokens { track.validationTokens = validationTokens }
             if let validationDocumentTokens { track.validationDocumentTokens = validationDocumentTokens }
+            if let validationSplitTokens { track.validationSplitTokens = validationSplitTokens }
             try applySources(&track)
             try track.validate(file: self.track)
             for d in track.domains where d.sources.contains(where: { $0.paths?.contains { $0.hasPrefix("DATA/") } ?? false }) {

@@ -55,7 +55,8 @@ public enum BuiltinTracks {
         let python = "/usr/lib/python3.11"
         let pydoc = "/usr/share/doc/python3.11/html"
         return Track(
-            name: "nano", tokens: tokens, validationTokens: max(tokens / 100, 100_000), seed: 0,
+            name: "nano", tokens: tokens, validationTokens: max(tokens / 100, 100_000),
+            validationDocumentTokens: 256, validationSplitTokens: max(tokens / 50, 200_000), seed: 0,
             domains: [
                 TrackDomain(name: "encyclopedic", proportion: 0.4978 + 0.0103, sources: [
                     TrackSource(paths: ["/usr/share/dictd/gcide.dict.dz"], split: .paragraphs, minDocumentBytes: 4096),

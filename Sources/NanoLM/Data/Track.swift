@@ -9,8 +9,10 @@ import Glibc
 //     {
 //       "name": "my-track",
 //       "tokens": 100000000,               training tokens to sample
-//       "validationTokens": 500000,        held-out tokens (whole documents), optional
-//       "validationDocumentTokens": 1024,  at most this many from each held-out document, optional
+//       "validationTokens": 500000,        held out from training (whole documents), optional
+//       "validationDocumentTokens": 512,   validate on windows of at most this many tokens, one per
+//                                          document training never reads, optional
+//       "validationSplitTokens": 400000,   the size of that split, optional
 //       "seed": 1234,                      optional
 //       "domains": [
 //         { "name": "web", "proportion": 0.2081,
@@ -94,32 +96,39 @@ public struct Track: Codable, Equatable, Sendable {
     public var name: String
     /// Training tokens to sample (EOS included).
     public var tokens: Int
-    /// Held-out tokens, in whole documents drawn from every domain by its proportion; default 0.5% of
-    /// `tokens`, at least 100k.
+    /// Tokens held out from training, in whole documents drawn from every domain by its proportion; default
+    /// 0.5% of `tokens`, at least 100k. Without `validationDocumentTokens` they are the validation split.
     public var validationTokens: Int?
-    /// The most tokens one held-out document gives the validation split: a seeded window of it (the rest of
-    /// the document is dropped, neither validated nor trained on). More documents of fewer tokens each make
-    /// a validation set whose loss depends less on which documents it drew (docs/DESIGN.md, "The
-    /// validation set"). A domain with too few documents to fill its share at this size takes as many
-    /// tokens per document as it needs. nil: whole documents.
+    /// With it, the validation split is instead a seeded window of at most this many tokens from each of a
+    /// seeded random subset of the documents training never reads — the held-out ones and those the
+    /// sampling left unread — each domain to its share of `validationSplitTokens`. The same tokens then
+    /// come from many more documents, so the loss depends less on which documents were drawn (docs/DESIGN.md,
+    /// "The validation set"), and the training split is the same as without it. A domain whose unread
+    /// documents could not fill its share at this size takes more tokens from each; one that trains on
+    /// every document it has but the held-out ones gives what those hold. nil: the held-out documents, whole.
     public var validationDocumentTokens: Int?
+    /// The validation split's size with `validationDocumentTokens` (default `heldOutTokens`).
+    public var validationSplitTokens: Int?
     public var seed: UInt64?
     public var domains: [TrackDomain]
     /// Debian packages that ship the sources (the nano track), for error messages.
     public var packages: [String]?
 
     public init(name: String, tokens: Int, validationTokens: Int? = nil, validationDocumentTokens: Int? = nil,
-                seed: UInt64? = nil, domains: [TrackDomain], packages: [String]? = nil) {
+                validationSplitTokens: Int? = nil, seed: UInt64? = nil, domains: [TrackDomain], packages: [String]? = nil) {
         self.name = name
         self.tokens = tokens
         self.validationTokens = validationTokens
         self.validationDocumentTokens = validationDocumentTokens
+        self.validationSplitTokens = validationSplitTokens
         self.seed = seed
         self.domains = domains
         self.packages = packages
     }
 
     public var heldOutTokens: Int { validationTokens ?? max(tokens / 200, 100_000) }
+    /// The validation split's size: `validationSplitTokens` for windows of unread documents, else the held-out tokens.
+    public var splitTokens: Int { validationDocumentTokens == nil ? heldOutTokens : validationSplitTokens ?? heldOutTokens }
 
     /// Proportions summing to 1, in domain order.
     public var normalizedProportions: [Double] {
@@ -156,6 +165,12 @@ public struct Track: Codable, Equatable, Sendable {
         if let validationTokens, validationTokens < 0 { throw fail("field validationTokens must be ≥ 0 (got \(validationTokens))") }
         if let n = validationDocumentTokens, n < 1 {
             throw fail("field validationDocumentTokens must be positive (got \(n)); leave it out to hold out whole documents")
+        }
+        if let n = validationSplitTokens {
+            guard n > 0 else { throw fail("field validationSplitTokens must be positive (got \(n))") }
+            guard validationDocumentTokens != nil else {
+                throw fail("field validationSplitTokens sizes a split of document windows: set validationDocumentTokens too, or leave it out (the held-out documents are the split)")
+            }
         }
         guard !domains.isEmpty else { throw fail("field domains is empty: name at least one domain") }
         var seen = Set<String>()

@@ -4,14 +4,17 @@ import Foundation
 ///
 /// 1. **Encode** each domain's documents (in parallel batches) into a temporary token file, keeping only
 ///    each document's offset in memory.
-/// 2. **Hold out** whole documents for validation: a seeded random subset of each domain, about
-///    validationTokens × proportion tokens (never more than a tenth of the domain's documents); with
-///    `validationDocumentTokens`, a seeded window of at most that many tokens from each of them.
+/// 2. **Hold out** whole documents from training: a seeded random subset of each domain, about
+///    validationTokens × proportion tokens (never more than a tenth of the domain's documents).
 /// 3. **Sample** the training split: each domain gets `tokens × proportion` tokens in whole documents
 ///    from seeded shuffles of its remaining documents; a domain with fewer tokens than its share is
 ///    repeated (a new shuffle per epoch; the last document is cut to the exact share). Domains are
 ///    interleaved document by document, always topping up the domain furthest behind its share, so any
 ///    stretch of the stream has the track's mixture.
+/// 4. **Write** the validation split: the held-out documents, whole; or, with `validationDocumentTokens`,
+///    a seeded window of at most that many tokens from each of a seeded subset of the documents step 3
+///    never read (held out, or left unread by a domain sampled below one epoch), each domain to its share
+///    of `validationSplitTokens`. Steps 2 and 3 do not depend on step 4: training is the same either way.
 ///
 /// Memory holds one batch of documents plus one offset per document; tokens go straight to disk.
 public final class TrackBuilder {
@@ -72,37 +75,23 @@ public final class TrackBuilder {
             encoded.append(e)
         }
 
-        // 2. Validation: whole documents, a seeded random subset per domain.
-        let validation = ShardWriter(directory: directory, split: "validation", dtype: dtype, eos: special.eos,
-                                     tokensPerShard: tokensPerShard)
+        // 2. Hold out: whole documents, a seeded random subset per domain, never trained on.
+        var held: [Set<Int>] = []
         var trainDocuments: [[Int]] = []
         var maps: [Data] = []
         for (d, e) in encoded.enumerated() {
-            let map = try Data(contentsOf: e.url, options: .alwaysMapped)
-            maps.append(map)
+            maps.append(try Data(contentsOf: e.url, options: .alwaysMapped))
             let quota = Int((Double(track.heldOutTokens) * proportions[d]).rounded())
             let maxDocuments = max(1, e.documents / 10)
-            // Tokens one held-out document gives: the track's cap, or more where the domain's documents
-            // allowed could not fill its quota at the cap.
-            let perDocument = track.validationDocumentTokens.map { max($0, (quota + maxDocuments - 1) / maxDocuments) } ?? Int.max
             var random = CounterRandom(seed: seed, 1, d)
-            var held = Set<Int>(), heldTokens = 0
-            for doc in random.permutation(e.documents) where heldTokens < quota && held.count < maxDocuments {
-                held.insert(doc)
-                heldTokens += min(e.offsets[doc + 1] - e.offsets[doc], perDocument) + 1
+            var chosen = Set<Int>(), heldTokens = 0
+            for doc in random.permutation(e.documents) where heldTokens < quota && chosen.count < maxDocuments {
+                chosen.insert(doc)
+                heldTokens += e.offsets[doc + 1] - e.offsets[doc] + 1
             }
-            for doc in held.sorted() {
-                var start = e.offsets[doc], end = e.offsets[doc + 1]
-                if end - start > perDocument {   // a seeded window of the document; the rest is dropped
-                    var window = CounterRandom(seed: seed, 2, d, doc)
-                    start += window.next(below: end - start - perDocument + 1)
-                    end = start + perDocument
-                }
-                try validation.append(slice(map, start, end), domain: track.domains[d].name)
-            }
-            trainDocuments.append((0 ..< e.documents).filter { !held.contains($0) })
+            held.append(chosen)
+            trainDocuments.append((0 ..< e.documents).filter { !chosen.contains($0) })
         }
-        let validationSplit = try validation.finish()
 
         // 3. Training: sample each domain to its share, interleaved.
         let train = ShardWriter(directory: directory, split: "train", dtype: dtype, eos: special.eos, tokensPerShard: tokensPerShard)
@@ -141,6 +130,26 @@ public final class TrackBuilder {
             }
         }
         let trainSplit = try train.finish()
+
+        // 4. Validation: the held-out documents whole, or windows of the documents training never read.
+        let validation = ShardWriter(directory: directory, split: "validation", dtype: dtype, eos: special.eos,
+                                     tokensPerShard: tokensPerShard)
+        for (d, e) in encoded.enumerated() {
+            var windows = held[d].sorted().map { (document: $0, start: e.offsets[$0], end: e.offsets[$0 + 1]) }
+            if let cap = track.validationDocumentTokens {
+                let unread = Set(streams[d].unreadDocuments).union(held[d])
+                windows = validationWindows(of: e, from: unread.sorted(), cap: cap, domain: d, seed: seed,
+                                            quota: Int((Double(track.splitTokens) * proportions[d]).rounded()))
+            }
+            for w in windows { try validation.append(slice(maps[d], w.start, w.end), domain: track.domains[d].name) }
+            let quota = Int((Double(track.splitTokens) * proportions[d]).rounded())
+            let given = windows.reduce(0) { $0 + $1.end - $1.start + 1 }
+            if given < quota * 9 / 10 {
+                progress("[data] warning: validation: \(track.domains[d].name) gives \(formatCount(given)) of its \(formatCount(quota)) tokens"
+                    + " (training reads all its other documents; hold out more with validationTokens)")
+            }
+        }
+        let validationSplit = try validation.finish()
         maps.removeAll()
 
         var tokenizerDirectory: String? = "tokenizer"
@@ -155,6 +164,29 @@ public final class TrackBuilder {
             created: ISO8601DateFormatter().string(from: Date()))
         try index.write(directory: directory)
         return index
+    }
+
+    /// Step 4's windows for one domain: a seeded order of `candidates` (documents training never read), a
+    /// seeded window of at most `cap` tokens from each (more where the candidates could not fill `quota` at
+    /// `cap`), taken until the domain has `quota` tokens; in document order.
+    func validationWindows(of e: Encoded, from candidates: [Int], cap: Int, domain: Int, seed: UInt64,
+                           quota: Int) -> [(document: Int, start: Int, end: Int)] {
+        guard !candidates.isEmpty else { return [] }
+        let perDocument = max(cap, (quota + candidates.count - 1) / candidates.count)
+        var order = CounterRandom(seed: seed, 4, domain)
+        var windows: [(document: Int, start: Int, end: Int)] = [], taken = 0
+        for i in order.permutation(candidates.count) where taken < quota {
+            let doc = candidates[i]
+            var start = e.offsets[doc], end = e.offsets[doc + 1]
+            if end - start > perDocument {   // a seeded window of the document; the rest is not validated
+                var window = CounterRandom(seed: seed, 5, domain, doc)
+                start += window.next(below: end - start - perDocument + 1)
+                end = start + perDocument
+            }
+            windows.append((doc, start, end))
+            taken += end - start + 1
+        }
+        return windows.sorted { $0.document < $1.document }
     }
 
     /// Documents to train a tokenizer on: about `bytes` of text, each domain by its proportion (at least
@@ -262,6 +294,15 @@ struct DomainStream {
         self.target = target
         self.seed = seed
         self.domain = domain
+    }
+
+    /// Documents `next()` has not returned: those after the position in a first, unfinished epoch.
+    var unreadDocuments: [Int] {
+        switch epoch {
+        case -1: documents
+        case 0: order[position...].map { documents[$0] }
+        default: []
+        }
     }
 
     mutating func next() -> Int {
