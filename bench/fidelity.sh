@@ -4,8 +4,9 @@
 # 512-id BPE; several seeds; targets ≥ 4× the widest proxy's C) end to end, target included, and prints
 # per study: predicted, 95% interval, actual, error, covered; overall: median |error|, coverage of the
 # intervals, median interval half-width (a fraction of the predicted loss). Writes the same as JSON and
-# markdown (bench/fidelity_summary.py). A causal study takes 2–4 minutes on 2 cores, a BERT one (4× the
-# steps) 8–14; all ten 40–45 with OpenBLAS's GEMMs, 39 with oneDNN's on a shared machine (2026-12-03).
+# markdown (bench/fidelity_summary.py). A causal study takes 2–6 minutes on 2 cores, a BERT one (4× the
+# steps) 6–16; all ten 40–45 with OpenBLAS's GEMMs, 39 with oneDNN's, 50 since the validation set of
+# 393,216 tokens (a57bbd5), on a shared machine (2026-12-03).
 #   bench/fidelity.sh [STUDY.yaml ...]        (default: bench/fidelity/*.yaml)
 # Environment:
 #   NANOLM=path        a built nanolm (default: `swift build -c release`, as scripts/main.sh)
