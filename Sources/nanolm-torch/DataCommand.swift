@@ -239,7 +239,8 @@ func summary(_ index: ShardIndex) -> String {
                    pad(formatCount(validation?.tokensPerDomain[d.name] ?? 0), 11), pad(String(format: "%.2f", d.epochs), 7)]
         lines.append(row.joined(separator: " ") + (d.epochs > 1 ? "  repeated" : ""))
     }
-    lines.append("train: \(formatCount(train?.tokens ?? 0)) tokens, \(train?.documents ?? 0) documents, \(train?.shards.count ?? 0) shards; validation: \(formatCount(validation?.tokens ?? 0)) tokens, \(validation?.documents ?? 0) documents")
+    lines.append("train: \(formatCount(train?.tokens ?? 0)) tokens, \(train?.documents ?? 0) documents, \(train?.shards.count ?? 0) shards; validation: \(formatCount(validation?.tokens ?? 0)) tokens, \(validation?.documents ?? 0) documents"
+        + (index.validationDocumentTokens.map { " (excerpts of ≤ \($0) tokens of documents training never reads)" } ?? " (held out whole)"))
     let repeated = index.domains.filter { $0.epochs > 1 }
     if !repeated.isEmpty {
         lines.append("repeated (fewer tokens than their share): " + repeated.map { "\($0.name) ×" + String(format: "%.2f", $0.epochs) }.joined(separator: ", "))

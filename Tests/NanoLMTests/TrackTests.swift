@@ -162,6 +162,9 @@ final class TrackTests: XCTestCase {
         let index = try builder.build(into: dir)
         XCTAssertEqual(index.splits["train"]!.shards.map(\.checksum), whole.splits["train"]!.shards.map(\.checksum),
                        "the validation split's windows do not change what is trained on")
+        XCTAssertEqual(index.validationDocumentTokens, 100, "the index says its split is excerpts")
+        XCTAssertNil(whole.validationDocumentTokens)
+        XCTAssertEqual(try ShardIndex.read(directory: dir).validationDocumentTokens, 100)
         let validation = try documents(dir, "validation"), train = try documents(dir, "train")
         XCTAssertGreaterThan(index.splits["validation"]!.documents, 4 * whole.splits["validation"]!.documents)
         let tokens = index.splits["validation"]!.tokensPerDomain

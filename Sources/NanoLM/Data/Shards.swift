@@ -92,6 +92,10 @@ public struct ShardIndex: Codable, Equatable, Sendable {
     public var splits: [String: Split]
     public var domains: [DomainReport]
     public var created: String
+    /// The most tokens one validation document gave (the track's `validationDocumentTokens`): the validation
+    /// split is excerpts of documents training never read. nil: the held-out documents, whole (every build
+    /// before a57bbd5).
+    public var validationDocumentTokens: Int? = nil
 
     public static func read(directory: URL) throws -> ShardIndex {
         let url = directory.appendingPathComponent(fileName)

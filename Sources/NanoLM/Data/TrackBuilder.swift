@@ -161,7 +161,7 @@ public final class TrackBuilder {
             format: ShardIndex.currentFormat, track: track.name, seed: seed, dtype: dtype,
             tokenizer: .init(name: codec.name, hash: codec.hash, vocabularySize: special.vocabularySize, directory: tokenizerDirectory),
             special: special, splits: ["train": trainSplit, "validation": validationSplit], domains: reports,
-            created: ISO8601DateFormatter().string(from: Date()))
+            created: ISO8601DateFormatter().string(from: Date()), validationDocumentTokens: track.validationDocumentTokens)
         try index.write(directory: directory)
         return index
     }
