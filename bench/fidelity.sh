@@ -29,12 +29,10 @@ out=${FIDELITY_DIR:-studies/fidelity}
 mkdir -p "$out"
 
 # The two data builds the studies read (data/ is git-ignored).
-# A build without "validationDocumentTokens" in its index predates the validation set of excerpts (a57bbd5).
-needs_build() { [ ! -f "$1/index.json" ] || ! grep -q '"validationDocumentTokens"' "$1/index.json"; }
-if needs_build data/fidelity-bytes; then
+if needs_data_build data/fidelity-bytes; then
     "$NANOLM" data build --track nano --tokenizer bytes --out data/fidelity-bytes
 fi
-if needs_build data/fidelity-bpe; then
+if needs_data_build data/fidelity-bpe; then
     "$NANOLM" data build --track nano --vocab 512 --sample-bytes 2000000 --out data/fidelity-bpe
 fi
 

@@ -4,6 +4,7 @@
 #   ensure_python   .venv: Debian's python3 with its torch/scipy, plus PyPI's safetensors, and
 #                   tokenizers + tiktoken (the tokenizer's goldens and benchmark peers)
 #                   and transformers 4.46.3 (scripts/hf_verify.py: the Hugging Face export check)
+#   needs_data_build DIR   whether DIR holds no data build, or one made before the validation set of excerpts
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -47,3 +48,6 @@ ensure_python() {
     "$py" -c "import transformers; assert transformers.__version__ == '4.46.3'" 2>/dev/null || "$py" -m pip install -q --disable-pip-version-check "transformers==4.46.3"  # runs on torch 1.13 (export checks)
     export NANOLM_PYTHON="$py"
 }
+
+# A build without "validationDocumentTokens" in its index predates the validation set of excerpts (a57bbd5).
+needs_data_build() { [ ! -f "$1/index.json" ] || ! grep -q '"validationDocumentTokens"' "$1/index.json"; }

@@ -15,13 +15,11 @@ NANOLM="$(swift build -c release --show-bin-path)/nanolm"
 # How libgomp's idle threads wait (OMP_WAIT_POLICY) is nanolm's choice unless set here (docs/BENCHMARKS.md).
 # The data the study reads: the default study's 512-id BPE (its losses resolve width at this budget:
 # docs/RESULTS.md), or the byte-level track the other examples read.
-# A build without "validationDocumentTokens" in its index predates the validation set of excerpts (a57bbd5).
-needs_build() { [ ! -f "$1/index.json" ] || ! grep -q '"validationDocumentTokens"' "$1/index.json"; }
-if grep -q "data/nano-bpe512" "$study" && needs_build data/nano-bpe512; then
+if grep -q "data/nano-bpe512" "$study" && needs_data_build data/nano-bpe512; then
     echo "==> nanolm data build --track nano --vocab 512 --sample-bytes 2000000 --out data/nano-bpe512"
     "$NANOLM" data build --track nano --vocab 512 --sample-bytes 2000000 --out data/nano-bpe512
 fi
-if grep -qE "data/nano( |$)" "$study" && needs_build data/nano; then
+if grep -qE "data/nano( |$)" "$study" && needs_data_build data/nano; then
     echo "==> nanolm data build --track nano --tokenizer bytes --out data/nano"
     "$NANOLM" data build --track nano --tokenizer bytes --out data/nano
 fi

@@ -135,18 +135,21 @@ public final class TrackBuilder {
         let validation = ShardWriter(directory: directory, split: "validation", dtype: dtype, eos: special.eos,
                                      tokensPerShard: tokensPerShard)
         for (d, e) in encoded.enumerated() {
-            var windows = held[d].sorted().map { (document: $0, start: e.offsets[$0], end: e.offsets[$0 + 1]) }
+            let quota = Int((Double(track.splitTokens) * proportions[d]).rounded())
+            let windows: [(document: Int, start: Int, end: Int)]
+            let why: String
             if let cap = track.validationDocumentTokens {
                 let unread = Set(streams[d].unreadDocuments).union(held[d])
-                windows = validationWindows(of: e, from: unread.sorted(), cap: cap, domain: d, seed: seed,
-                                            quota: Int((Double(track.splitTokens) * proportions[d]).rounded()))
+                windows = validationWindows(of: e, from: unread.sorted(), cap: cap, domain: d, seed: seed, quota: quota)
+                why = "training reads all its other documents; hold out more with validationTokens"
+            } else {
+                windows = held[d].sorted().map { (document: $0, start: e.offsets[$0], end: e.offsets[$0 + 1]) }
+                why = "at most a tenth of its documents are held out"
             }
             for w in windows { try validation.append(slice(maps[d], w.start, w.end), domain: track.domains[d].name) }
-            let quota = Int((Double(track.splitTokens) * proportions[d]).rounded())
             let given = windows.reduce(0) { $0 + $1.end - $1.start + 1 }
             if given < quota * 9 / 10 {
-                progress("[data] warning: validation: \(track.domains[d].name) gives \(formatCount(given)) of its \(formatCount(quota)) tokens"
-                    + " (training reads all its other documents; hold out more with validationTokens)")
+                progress("[data] warning: validation: \(track.domains[d].name) gives \(formatCount(given)) of its \(formatCount(quota)) tokens (\(why))")
             }
         }
         let validationSplit = try validation.finish()
